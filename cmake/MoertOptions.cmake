@@ -1,0 +1,47 @@
+# Backend toolchain detection. Each option defaults to ON when its toolchain
+# or library is found, and the configure log says which way it went and why.
+include(CheckLanguage)
+
+# --- CUDA ---
+if(NOT DEFINED CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
+  set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+endif()
+check_language(CUDA)
+if(CMAKE_CUDA_COMPILER)
+  set(_moert_cuda_default ON)
+else()
+  set(_moert_cuda_default OFF)
+endif()
+option(MOERT_WITH_CUDA "Build the CUDA plugin (libmoert-cuda.so)" ${_moert_cuda_default})
+if(MOERT_WITH_CUDA AND NOT CMAKE_CUDA_COMPILER)
+  message(FATAL_ERROR "MOERT_WITH_CUDA=ON but no CUDA compiler was found (looked for nvcc on PATH and /usr/local/cuda/bin/nvcc)")
+endif()
+message(STATUS "moert: MOERT_WITH_CUDA=${MOERT_WITH_CUDA} (nvcc: ${CMAKE_CUDA_COMPILER})")
+
+# --- HIP (Debian's hipcc; driven through add_custom_command, see plugins/rocm) ---
+find_program(MOERT_HIPCC hipcc)
+find_library(MOERT_AMDHIP64 amdhip64)
+if(MOERT_HIPCC AND MOERT_AMDHIP64)
+  set(_moert_hip_default ON)
+else()
+  set(_moert_hip_default OFF)
+endif()
+option(MOERT_WITH_HIP "Build the ROCm plugin (libmoert-rocm.so)" ${_moert_hip_default})
+if(MOERT_WITH_HIP AND NOT (MOERT_HIPCC AND MOERT_AMDHIP64))
+  message(FATAL_ERROR "MOERT_WITH_HIP=ON but hipcc (${MOERT_HIPCC}) or libamdhip64 (${MOERT_AMDHIP64}) is missing: apt-get install hipcc libamdhip64-dev")
+endif()
+message(STATUS "moert: MOERT_WITH_HIP=${MOERT_WITH_HIP} (hipcc: ${MOERT_HIPCC})")
+
+# --- oneDNN ---
+find_path(MOERT_DNNL_INCLUDE oneapi/dnnl/dnnl.hpp)
+find_library(MOERT_DNNL_LIB dnnl)
+if(MOERT_DNNL_INCLUDE AND MOERT_DNNL_LIB)
+  set(_moert_dnnl_default ON)
+else()
+  set(_moert_dnnl_default OFF)
+endif()
+option(MOERT_WITH_ONEDNN "Build the CPU plugin on oneDNN (libmoert-cpu.so)" ${_moert_dnnl_default})
+if(MOERT_WITH_ONEDNN AND NOT (MOERT_DNNL_INCLUDE AND MOERT_DNNL_LIB))
+  message(FATAL_ERROR "MOERT_WITH_ONEDNN=ON but oneDNN was not found: apt-get install libdnnl-dev")
+endif()
+message(STATUS "moert: MOERT_WITH_ONEDNN=${MOERT_WITH_ONEDNN} (${MOERT_DNNL_LIB})")
