@@ -511,6 +511,24 @@ typedef struct moert_plugin_api {
   const moert_runner_ops* const* runners;
   int64_t num_experts;
   const moert_experts_ops* const* experts;
+
+  /* ===== ABI 1.1: optional device timing and graph replay =====
+     Each may be NULL (check with MOERT_HAS_FIELD and for NULL). They let a
+     host benchmark any GPU plugin with device events and replay a captured
+     forward (CUDA/HIP graphs) without linking the device runtime itself.
+     Events and graphs are owned by the caller and freed with the matching
+     destroy call. */
+  moert_error* (*event_create)(int32_t device_id, void** out_event);
+  moert_error* (*event_destroy)(int32_t device_id, void* event);
+  moert_error* (*event_record)(int32_t device_id, void* event, moert_stream stream);
+  /* Blocks until `end` completed; writes milliseconds from start to end. */
+  moert_error* (*event_elapsed_ms)(int32_t device_id, void* start, void* end, float* out_ms);
+  /* Starts capturing the work enqueued on `stream` (forwards included). */
+  moert_error* (*graph_capture_begin)(int32_t device_id, moert_stream stream);
+  /* Ends the capture; *out_graph is an instantiated, launchable graph. */
+  moert_error* (*graph_capture_end)(int32_t device_id, moert_stream stream, void** out_graph);
+  moert_error* (*graph_launch)(int32_t device_id, void* graph, moert_stream stream);
+  moert_error* (*graph_destroy)(int32_t device_id, void* graph);
 } moert_plugin_api;
 
 /*
@@ -583,7 +601,9 @@ MOERT_STATIC_ASSERT(offsetof(moert_plugin_api, device_alloc) == 104, "plugin_api
 MOERT_STATIC_ASSERT(offsetof(moert_plugin_api, stream_synchronize) == 152, "plugin_api");
 MOERT_STATIC_ASSERT(offsetof(moert_plugin_api, num_runners) == 160, "plugin_api");
 MOERT_STATIC_ASSERT(offsetof(moert_plugin_api, experts) == 184, "plugin_api");
-MOERT_STATIC_ASSERT(sizeof(moert_plugin_api) == 192, "plugin_api size");
+MOERT_STATIC_ASSERT(offsetof(moert_plugin_api, event_create) == 192, "plugin_api 1.1");
+MOERT_STATIC_ASSERT(offsetof(moert_plugin_api, graph_destroy) == 248, "plugin_api 1.1");
+MOERT_STATIC_ASSERT(sizeof(moert_plugin_api) == 256, "plugin_api size 1.1");
 #endif
 
 #ifdef __cplusplus

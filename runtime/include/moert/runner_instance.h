@@ -9,10 +9,11 @@
 #include <string>
 
 #include "moert/moert_plugin.h"
+#include "moert/runner.h"
 
 namespace moert {
 
-class RunnerInstance {
+class RunnerInstance final : public Runner {
  public:
   // Checks can_implement (throws moert::Error with the plugin's reason when
   // the answer is no), creates the instance on device_id, queries the
@@ -23,20 +24,20 @@ class RunnerInstance {
   RunnerInstance(const RunnerInstance&) = delete;
   RunnerInstance& operator=(const RunnerInstance&) = delete;
 
-  const moert_plugin_api* api() const { return api_; }
-  const moert_runner_ops* ops() const { return ops_; }
-  const std::string& name() const { return name_; }
-  int32_t device_type() const { return api_->device_type; }
-  int32_t device_id() const { return device_id_; }
-  moert_stream stream() const { return stream_; }
-  size_t workspace_bytes() const { return workspace_bytes_; }
-
-  void set_weights(const moert_expert_weights& weights);
-
+  // Runner interface.
+  std::string name() const override { return name_; }
+  const moert_plugin_api* device_api() const override { return api_; }
+  int32_t device_id() const override { return device_id_; }
+  moert_stream stream() const override { return stream_; }
+  int64_t max_num_tokens() const override { return max_num_tokens_; }
+  void set_weights(const moert_expert_weights& weights) override;
   // Fills args.workspace and args.stream when they are empty, then forwards.
   // Tensors must already be on the plugin's device. Asynchronous on GPU.
-  void forward(moert_forward_args args);
-  void synchronize();
+  void forward(const moert_forward_args& args) override;
+  void synchronize() override;
+
+  const moert_runner_ops* ops() const { return ops_; }
+  size_t workspace_bytes() const { return workspace_bytes_; }
 
   // Device memory through the plugin (blocking copies).
   void* alloc(size_t bytes);
@@ -50,6 +51,7 @@ class RunnerInstance {
   const moert_runner_ops* ops_;
   std::string name_;
   int32_t device_id_;
+  int64_t max_num_tokens_;
   moert_runner* runner_ = nullptr;
   moert_stream stream_ = nullptr;
   void* workspace_ = nullptr;
