@@ -1,0 +1,28 @@
+# Runs the layout dumper built against the current header and against the
+# frozen 1.0 header and requires identical 1.0 layouts. Sizes may only grow.
+foreach(v CURRENT FROZEN)
+  execute_process(COMMAND ${${v}} OUTPUT_VARIABLE out_${v} RESULT_VARIABLE rc_${v})
+  if(NOT rc_${v} EQUAL 0)
+    message(FATAL_ERROR "${${v}} exited with ${rc_${v}}")
+  endif()
+endforeach()
+string(REGEX MATCHALL "offset [^\n]*" off_cur "${out_CURRENT}")
+string(REGEX MATCHALL "offset [^\n]*" off_frz "${out_FROZEN}")
+if(NOT off_cur STREQUAL off_frz)
+  message(FATAL_ERROR "1.0 field offsets differ between the frozen 1.0 header and the current header:\n"
+    "--- frozen 1.0:\n${out_FROZEN}\n--- current:\n${out_CURRENT}")
+endif()
+# Every struct of the current header is at least as large as its 1.0 version.
+string(REGEX MATCHALL "sizeof [a-z_]+ [0-9]+" size_frz "${out_FROZEN}")
+foreach(line ${size_frz})
+  string(REGEX REPLACE "sizeof ([a-z_]+) ([0-9]+)" "\\1;\\2" parts "${line}")
+  list(GET parts 0 name)
+  list(GET parts 1 old)
+  string(REGEX MATCH "sizeof ${name} ([0-9]+)" m "${out_CURRENT}")
+  set(new ${CMAKE_MATCH_1})
+  if(new LESS old)
+    message(FATAL_ERROR "${name} shrank from ${old} (1.0) to ${new} bytes")
+  endif()
+endforeach()
+list(LENGTH off_frz n)
+message(STATUS "1.0 layout: ${n} field offsets identical in the frozen and the current header")
