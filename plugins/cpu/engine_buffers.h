@@ -1,0 +1,23 @@
+// The workspace layout of CpuMoe (internal): per-forward buffers and the
+// per-thread arenas carved from the caller's workspace.
+#pragma once
+
+#include "moe_engine.h"
+
+namespace moert_cpu {
+
+struct CpuMoe::Arena {
+  float *xe, *h, *a, *xq, *tile, *tile_out;
+  uint16_t *xe16, *a16;
+};
+
+struct CpuMoe::Buffers {
+  float *x32, *out32, *logits, *tw, *route_scratch, *y, *shared;
+  int32_t *ids, *order;
+  ExpertGroups groups;
+  char* arena_base;
+  size_t arena_bytes;
+  size_t total_bytes;
+};
+
+}  // namespace moert_cpu

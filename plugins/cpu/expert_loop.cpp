@@ -1,0 +1,140 @@
+// CpuMoe: the expert loop (gather, GEMM1, activation epilogue, GEMM2, combine)
+// and its threading across experts or inside GEMMs.
+#include "activation.h"
+#include "dequant.h"
+#include "engine_buffers.h"
+#include "engine_util.h"
+#include "moert/moert_plugin.hpp"
+
+namespace moert_cpu {
+
+// y [M, N] = x [M, K] x W_e^T for matrix `which` (0: w13, 1: w2). `intra`:
+// spread the work over the team (false inside the expert-parallel loop).
+void CpuMoe::expert_gemm(int which, int32_t e, const float* x, const uint16_t* x16, int64_t M, float* y, Arena& ar,
+                         bool intra) {
+  const auto& D = L_.desc;
+  const int64_t N = which == 0 ? L_.rows13 : D.hidden_size;
+  const int64_t K = which == 0 ? D.hidden_size : D.intermediate_size;
+  if (!L_.direct_weights) {
+    const Owned& o = which == 0 ? w13_ : w2_;
+    RuntimeMMatmul* mm = (which == 0 ? mm13_ : mm2_).get();
+    dnnl::stream& st = streams_[intra ? 0 : omp_get_thread_num()];
+    const void* src = L_.bf16 ? static_cast<const void*>(x16) : x;
+    const size_t row_bytes = static_cast<size_t>(K) * (L_.bf16 ? 2 : 4);
+    const char* wexp = reinterpret_cast<const char*>(o.data.data() + e * o.expert_bytes);
+    if (M <= L_.gemv_rows && static_cast<int64_t>(o.expert_bytes) <= kGemvRowsMaxBytes) {
+      // A few rows on a matrix that stays in L3: oneDNN's M = 1 gemv (which
+      // streams) once per row beats its M > 1 gemm (which packs the weights
+      // on every call); rows after the first read the weights from L3.
+      for (int64_t m = 0; m < M; ++m) mm->execute(st, static_cast<const char*>(src) + m * row_bytes, 1, wexp, y + m * N);
+      return;
+    }
+    mm->execute(st, src, M, wexp, y);
+    return;
+  }
+  RowMajorWeights v = quant_view(which, e);
+  if (M <= L_.small_batch) {  // decode: stream the quantized rows once
+    const float* xs = x;
+    if (v.code == kWeightMXFP4) {
+      isa_->prepare_x_mxfp4(x, K, M, K, ar.xq, K);
+      xs = ar.xq;
+    }
+    const int64_t blocks = ceil_div(N, 16);
+#pragma omp parallel for schedule(static) if (intra)
+    for (int64_t blk = 0; blk < blocks; ++blk)
+      isa_->gemv_nk(xs, K, M, &v, blk * 16, (blk + 1) * 16 < N ? (blk + 1) * 16 : N, y, N);
+    return;
+  }
+  RuntimeMMatmul* mm = which == 0 ? tile13_.get() : tile2_.get();
+  for (int64_t n0 = 0; n0 < N; n0 += kTileRows) {
+#pragma omp parallel for schedule(static) if (intra)
+    for (int64_t r = 0; r < kTileRows; r += 8) dequant_rows(v, N, n0 + r, 8, ar.tile + r * K);
+    mm->execute(streams_[intra ? 0 : omp_get_thread_num()], x, M, ar.tile, ar.tile_out);
+    const int64_t cols = N - n0 < kTileRows ? N - n0 : kTileRows;
+    for (int64_t m = 0; m < M; ++m) std::memcpy(y + m * N + n0, ar.tile_out + m * kTileRows, cols * sizeof(float));
+  }
+}
+
+// One expert on its M grouped tokens; y [M, H] receives w2 @ act(w13 @ x)
+// without the w2 bias (added when combining).
+void CpuMoe::run_expert(int32_t e, const float* x32, const int32_t* tok, int64_t M, float* y, Arena& ar, bool intra) {
+  const auto& D = L_.desc;
+  const int64_t H = D.hidden_size, I = D.intermediate_size, R = L_.rows13;
+  const bool need16 = L_.bf16 && !L_.direct_weights;
+#pragma omp parallel for schedule(static) if (intra && M * H > 32768)
+  for (int64_t m = 0; m < M; ++m) {
+    std::memcpy(ar.xe + m * H, x32 + int64_t(tok[m]) * H, H * sizeof(float));
+    if (need16)
+      for (int64_t c = 0; c < H; ++c) ar.xe16[m * H + c] = moert_cpu_f32_to_bf16(ar.xe[m * H + c]);
+  }
+  expert_gemm(0, e, ar.xe, ar.xe16, M, ar.h, ar, intra);
+  ActivationParams ap{D.activation, D.gate_up_layout == MOERT_GATE_UP_INTERLEAVED, I, D.swiglu_alpha,
+                      D.swiglu_limit, L_.bf16 ? 1 : 0};
+  const float* b13 = D.has_bias ? w13_.bias.data() + e * R : nullptr;
+  const int64_t ichunks = ceil_div(I, 256);
+#pragma omp parallel for schedule(static) if (intra)
+  for (int64_t c = 0; c < ichunks; ++c) {
+    const int64_t i0 = c * 256, i1 = i0 + 256 < I ? i0 + 256 : I;
+    apply_activation(ap, ar.h, R, b13, M, i0, i1, ar.a, I);
+    if (need16)
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t i = i0; i < i1; ++i) ar.a16[m * I + i] = moert_cpu_f32_to_bf16(ar.a[m * I + i]);
+  }
+  expert_gemm(1, e, ar.a, ar.a16, M, y, ar, intra);
+}
+
+void CpuMoe::run_experts(const float* x32, int64_t T, const ExpertGroups& g, float* out32, Buffers& b) {
+  const auto& D = L_.desc;
+  const int64_t H = D.hidden_size, I = D.intermediate_size, R = L_.rows13;
+  auto arena = [&](int i) {
+    Arena ar{};
+    layout_arena(b.arena_base + i * b.arena_bytes, T, H, I, R, L_.direct_weights, &ar);
+    return ar;
+  };
+  // Active experts, largest first (a cheap insertion sort: at most E_local).
+  int32_t active = 0;
+  for (int32_t e = 0; e < D.num_local_experts; ++e) {
+    const int32_t M = g.offsets[e + 1] - g.offsets[e];
+    if (M == 0) continue;
+    int32_t j = active++;
+    while (j > 0 && g.offsets[b.order[j - 1] + 1] - g.offsets[b.order[j - 1]] < M) { b.order[j] = b.order[j - 1]; --j; }
+    b.order[j] = e;
+  }
+  if (threads_ > 1 && active >= threads_) {
+    ParallelErrors errs;
+#pragma omp parallel num_threads(threads_)
+    {
+      Arena ar = arena(omp_get_thread_num());
+#pragma omp for schedule(dynamic, 1)
+      for (int32_t i = 0; i < active; ++i) {
+        const int32_t e = b.order[i], s0 = g.offsets[e];
+        errs.run([&] { run_expert(e, x32, g.tokens + s0, g.offsets[e + 1] - s0, b.y + int64_t(s0) * H, ar, false); });
+      }
+    }
+    errs.rethrow();
+  } else {
+    Arena ar = arena(0);
+    for (int32_t i = 0; i < active; ++i) {
+      const int32_t e = b.order[i], s0 = g.offsets[e];
+      run_expert(e, x32, g.tokens + s0, g.offsets[e + 1] - s0, b.y + int64_t(s0) * H, ar, true);
+    }
+  }
+  // Combine: out[t] += w * (y_slot + b2[e]), split by columns so rows never collide.
+  const int64_t cchunks = ceil_div(H, 512);
+#pragma omp parallel for schedule(static) num_threads(threads_)
+  for (int64_t c = 0; c < cchunks; ++c) {
+    const int64_t c0 = c * 512, c1 = c0 + 512 < H ? c0 + 512 : H;
+    for (int32_t e = 0; e < D.num_local_experts; ++e) {
+      const float* b2 = D.has_bias ? w2_.bias.data() + e * H : nullptr;
+      for (int32_t p = g.offsets[e]; p < g.offsets[e + 1]; ++p) {
+        float* o = out32 + int64_t(g.tokens[p]) * H;
+        const float* yr = b.y + int64_t(p) * H;
+        const float wt = g.weights[p];
+        if (b2) for (int64_t j = c0; j < c1; ++j) o[j] += wt * (yr[j] + b2[j]);
+        else for (int64_t j = c0; j < c1; ++j) o[j] += wt * yr[j];
+      }
+    }
+  }
+}
+
+}  // namespace moert_cpu
