@@ -1,0 +1,43 @@
+// fp8 e4m3 and MXFP4 (e2m1 + e8m0) decoding used in the GEMMs' load paths,
+// and the per-token fp8 activation quantization (w8a8).
+#pragma once
+
+#include <cuda_fp8.h>
+
+#include "common.cuh"
+
+namespace moert_cuda {
+
+// Two e4m3 bytes (low byte = first element) to two floats.
+__device__ __forceinline__ float2 fp8x2_to_float2(uint16_t v) {
+  __half2_raw h = __nv_cvt_fp8x2_to_halfraw2(static_cast<__nv_fp8x2_storage_t>(v), __NV_E4M3);
+  return __half22float2(*reinterpret_cast<__half2*>(&h));
+}
+
+// One byte of two e2m1 nibbles (low nibble = even element) to two floats
+// times 2^-14: the nibble's 3 magnitude bits placed into an f16's exponent and
+// top mantissa bit give value * 2^-14 exactly, subnormal 0.5 included. The
+// caller folds 2^14 into the block scale (mx_scale_x2p14).
+__device__ __forceinline__ float2 fp4x2_to_float2_unscaled(uint32_t byte) {
+  uint32_t lo = ((byte & 0x7u) << 9) | ((byte & 0x8u) << 12);
+  uint32_t hi = (((byte >> 4) & 0x7u) << 9) | (((byte >> 4) & 0x8u) << 12);
+  uint32_t packed = lo | (hi << 16);
+  return __half22float2(*reinterpret_cast<__half2*>(&packed));
+}
+
+// 2^(e8m0 - 127) * 2^14; 0xFF is NaN by the OCP MX spec.
+__device__ __forceinline__ float mx_scale_x2p14(uint32_t e8m0) {
+  if (e8m0 == 0xFFu) return __int_as_float(0x7fc00000);
+  // 2^(e8m0 - 113) built from its exponent bits (normal for e8m0 in [0, 240]).
+  if (e8m0 <= 240u) return __int_as_float(static_cast<int>(e8m0 + 14u) << 23);
+  return ldexpf(1.0f, static_cast<int>(e8m0) - 113);
+}
+
+// Per-token fp8 quantization of rows [rows, cols] of T: q = e4m3(x / s) kept
+// in T (e4m3 values are exact in bf16 and f16), s = max|x| / 448 (1 for an
+// all-zero row). Rows >= *rows_limit (when given) are skipped.
+template <class T>
+void launch_quantize_rows_fp8(const T* x, T* q, float* scale, int64_t rows, int64_t cols,
+                              const int32_t* rows_limit, cudaStream_t stream);
+
+}  // namespace moert_cuda

@@ -1,0 +1,557 @@
+// Grouped GEMM kernels (see grouped_gemm.cuh).
+#include "activation.cuh"
+#include "dequant.cuh"
+#include "grouped_gemm.cuh"
+
+namespace moert_cuda {
+namespace {
+
+// ---------------------------------------------------------------- epilogue
+
+__device__ __forceinline__ int32_t a_row_of(const GemmParams& p, int32_t pos) {
+  return p.a_index ? p.a_index[pos] / p.a_index_div : pos;
+}
+
+// Two adjacent output columns (n, n+1) of sorted row `pos`; n is even.
+template <class T>
+__device__ __forceinline__ void epilogue_pair(const GemmParams& p, int expert, int32_t pos, int n, float v0,
+                                              float v1) {
+  if (p.a_scale) {
+    const float s = p.a_scale[a_row_of(p, pos)];
+    v0 *= s;
+    v1 *= s;
+  }
+  if (p.bias) {
+    const float* b = p.bias + (int64_t)expert * p.n + n;
+    v0 += b[0];
+    v1 += b[1];
+  }
+  T* c = static_cast<T*>(p.c);
+  if (p.epi == Epilogue::kActPairs) {
+    c[(int64_t)pos * p.ldc + (n >> 1)] = from_float<T>(act_gated(p.act, v0, v1, p.alpha, p.limit));
+    return;
+  }
+  int64_t row = pos;
+  if (p.epi == Epilogue::kActSingle) {
+    v0 = act_single(p.act, v0);
+    v1 = act_single(p.act, v1);
+  } else if (p.c_index) {
+    row = p.c_index[pos];
+  }
+  *reinterpret_cast<uint32_t*>(c + row * p.ldc + n) = pack2<T>(v0, v1);
+}
+
+// Group (expert, rows) of this block. Returns false when the block has no work.
+__device__ __forceinline__ bool mma_tile_of(const GemmParams& p, int tile, int rows_per_tile, int& expert,
+                                            int32_t& row0, int32_t& row_end) {
+  if (p.expert_offsets) {
+    if (tile >= *p.tile_count) return false;
+    expert = p.tile_expert[tile];
+    row0 = p.tile_row0[tile];
+    row_end = p.expert_offsets[expert + 1];
+  } else {
+    expert = 0;
+    row0 = tile * rows_per_tile;
+    row_end = p.m;
+  }
+  return row0 < row_end;
+}
+
+// ---------------------------------------------------------------- PTX helpers
+
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, bool valid) {
+  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  const int n = valid ? 16 : 0;  // 0: zero-fill, nothing read
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(n));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* smem) {
+  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(s));
+}
+
+template <class T>
+__device__ __forceinline__ void mma16816(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]);
+template <>
+__device__ __forceinline__ void mma16816<__nv_bfloat16>(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+template <>
+__device__ __forceinline__ void mma16816<__half>(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+// ---------------------------------------------------------------- weight decoding
+
+// Scale of weight row n at column k (fp8).
+__device__ __forceinline__ float fp8_scale(const GemmParams& p, int expert, int n, int k) {
+  const int kb = p.w_scale_kb;
+  return p.w_scale[((int64_t)expert * p.n + n) * kb + (kb > 1 ? (k >> 7) : 0)];
+}
+
+// 16 bytes of weights -> EPL floats (8 dense, 16 fp8, 32 MXFP4).
+template <class T, WeightFormat WF>
+struct WeightChunk {
+  static constexpr int kElems = WF == WeightFormat::kDense ? 8 : (WF == WeightFormat::kFp8 ? 16 : 32);
+  static constexpr int kRowBytesNum = WF == WeightFormat::kDense ? (int)sizeof(T) : 1;
+  static constexpr int kRowBytesDen = WF == WeightFormat::kMxfp4 ? 2 : 1;
+  // Elements [8*sub, 8*sub+8) of the chunk: keeps the decode path's
+  // registers small (the GEMV decodes and consumes 8 at a time).
+  template <int sub>
+  __device__ __forceinline__ static void decode8(const uint4& q, float scale, float (&f)[8]) {
+    const uint32_t w[4] = {q.x, q.y, q.z, q.w};
+    if constexpr (WF == WeightFormat::kDense) {
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const float2 v = unpack2<T>(w[i]);
+        f[2 * i] = v.x;
+        f[2 * i + 1] = v.y;
+      }
+    } else if constexpr (WF == WeightFormat::kFp8) {
+#pragma unroll
+      for (int i = 0; i < 2; ++i) {
+        const uint32_t x = w[2 * sub + i];
+        const float2 lo = fp8x2_to_float2(static_cast<uint16_t>(x & 0xffffu));
+        const float2 hi = fp8x2_to_float2(static_cast<uint16_t>(x >> 16));
+        f[4 * i] = lo.x * scale;
+        f[4 * i + 1] = lo.y * scale;
+        f[4 * i + 2] = hi.x * scale;
+        f[4 * i + 3] = hi.y * scale;
+      }
+    } else {
+      const uint32_t x = w[sub];
+#pragma unroll
+      for (int b = 0; b < 4; ++b) {
+        const float2 v = fp4x2_to_float2_unscaled((x >> (8 * b)) & 0xffu);
+        f[2 * b] = v.x * scale;
+        f[2 * b + 1] = v.y * scale;
+      }
+    }
+  }
+  __device__ __forceinline__ static void decode(const uint4& q, float scale, float (&f)[kElems]) {
+    const uint32_t w[4] = {q.x, q.y, q.z, q.w};
+    if constexpr (WF == WeightFormat::kDense) {
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const float2 v = unpack2<T>(w[i]);
+        f[2 * i] = v.x;
+        f[2 * i + 1] = v.y;
+      }
+    } else if constexpr (WF == WeightFormat::kFp8) {
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const float2 lo = fp8x2_to_float2(static_cast<uint16_t>(w[i] & 0xffffu));
+        const float2 hi = fp8x2_to_float2(static_cast<uint16_t>(w[i] >> 16));
+        f[4 * i] = lo.x * scale;
+        f[4 * i + 1] = lo.y * scale;
+        f[4 * i + 2] = hi.x * scale;
+        f[4 * i + 3] = hi.y * scale;
+      }
+    } else {
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+#pragma unroll
+        for (int b = 0; b < 4; ++b) {
+          const float2 v = fp4x2_to_float2_unscaled((w[i] >> (8 * b)) & 0xffu);
+          f[8 * i + 2 * b] = v.x * scale;
+          f[8 * i + 2 * b + 1] = v.y * scale;
+        }
+      }
+    }
+  }
+};
+
+template <class T, WeightFormat WF>
+__device__ __forceinline__ float chunk_scale(const GemmParams& p, int expert, int n, int k) {
+  if constexpr (WF == WeightFormat::kFp8) {
+    return fp8_scale(p, expert, n, k);
+  } else if constexpr (WF == WeightFormat::kMxfp4) {
+    return mx_scale_x2p14(p.mx_scale[((int64_t)expert * p.n + n) * (p.k >> 5) + (k >> 5)]);
+  } else {
+    return 1.f;
+  }
+}
+
+// ---------------------------------------------------------------- tensor-core kernel
+
+// Tile BM x 128 x BK, 8 warps as 2 (M) x 4 (N), warp tile (BM/2) x 32;
+// a cp.async ring in dynamic shared memory (4 stages of BK 32, 3 of BK 64).
+// BK 64 reads 128 contiguous bytes per weight row and stage (BK 32: 64), which
+// DRAM serves much better when the kernel streams weights (few rows/expert);
+// the quantized formats stage through registers and use BK 32.
+constexpr int BN = 128, MMA_THREADS = 256;
+template <int BK_> __host__ __device__ constexpr int stages_for() { return BK_ == 64 ? 3 : 4; }
+
+template <int BM_, int BK_>
+constexpr size_t mma_smem_bytes() { return (size_t)stages_for<BK_>() * (BM_ + BN) * (BK_ + 8) * 2; }
+
+template <class T, WeightFormat WF, int BM_, int BK_>
+__global__ void __launch_bounds__(MMA_THREADS) grouped_mma_kernel(const GemmParams p) {
+  static_assert(BK_ == 32 || (BK_ == 64 && WF == WeightFormat::kDense), "BK 64 only for dense weights");
+  constexpr int BK = BK_, LDS = BK_ + 8, STAGES = stages_for<BK_>();
+  constexpr int MI = BM_ / 32;                         // m16 fragments per warp
+  constexpr int PIECES_PER_ROW = BK / 8;               // 16-byte pieces per row and stage
+  constexpr int ROWS_PER_PASS = MMA_THREADS / PIECES_PER_ROW;
+  constexpr int A_PER = BM_ / ROWS_PER_PASS;           // A pieces per thread and stage
+  constexpr int B_PER = BN / ROWS_PER_PASS;            // dense B pieces per thread and stage
+  int expert;
+  int32_t row0, row_end;
+  if (!mma_tile_of(p, blockIdx.y, BM_, expert, row0, row_end)) return;
+  const int n0 = blockIdx.x * BN;
+
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  T (*As)[BM_][LDS] = reinterpret_cast<T (*)[BM_][LDS]>(smem_raw);
+  T (*Bs)[BN][LDS] = reinterpret_cast<T (*)[BN][LDS]>(smem_raw + (size_t)STAGES * BM_ * LDS * sizeof(T));
+
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+  const T* A = static_cast<const T*>(p.a);
+  const uint8_t* Wb = static_cast<const uint8_t*>(p.b) + (int64_t)expert * p.b_expert_bytes;
+  using WC = WeightChunk<T, WF>;
+  const int64_t w_row_bytes = (int64_t)p.k * WC::kRowBytesNum / WC::kRowBytesDen;
+
+  // This thread's A pieces: rows a_r + ROWS_PER_PASS*i, columns a_c .. a_c+8.
+  const int a_r = tid / PIECES_PER_ROW, a_c = (tid % PIECES_PER_ROW) * 8;
+  const T* a_src[A_PER];
+  bool a_ok[A_PER];
+#pragma unroll
+  for (int i = 0; i < A_PER; ++i) {
+    a_ok[i] = row0 + a_r + ROWS_PER_PASS * i < row_end;
+    a_src[i] = A + (int64_t)(a_ok[i] ? a_row_of(p, row0 + a_r + ROWS_PER_PASS * i) : 0) * p.lda + a_c;
+  }
+
+  // This thread's B piece(s).
+  int b_r, b_c;
+  if constexpr (WF == WeightFormat::kDense) { b_r = tid / PIECES_PER_ROW; b_c = (tid % PIECES_PER_ROW) * 8; }
+  else if constexpr (WF == WeightFormat::kFp8) { b_r = tid >> 1; b_c = (tid & 1) * 16; }
+  else { b_r = tid; b_c = 0; }
+  const bool b_thread = WF != WeightFormat::kMxfp4 || tid < BN;
+
+  uint4 b_raw = make_uint4(0, 0, 0, 0);  // staged quantized weights
+  float b_scale = 0.f;
+
+  auto load_a = [&](int stage, int kt) {
+#pragma unroll
+    for (int i = 0; i < A_PER; ++i)
+      cp_async16(&As[stage][a_r + ROWS_PER_PASS * i][a_c], a_src[i] + kt * BK, a_ok[i]);
+  };
+  auto load_b_dense = [&](int stage, int kt) {
+#pragma unroll
+    for (int h = 0; h < B_PER; ++h) {
+      const int r = b_r + h * ROWS_PER_PASS, n = n0 + r;
+      const bool ok = n < p.n;
+      const uint8_t* src = Wb + (int64_t)(ok ? n : 0) * w_row_bytes + (int64_t)(kt * BK + b_c) * sizeof(T);
+      cp_async16(&Bs[stage][r][b_c], src, ok);
+    }
+  };
+  auto fetch_b_quant = [&](int kt) {
+    const int n = n0 + b_r;
+    if (!b_thread || n >= p.n) { b_raw = make_uint4(0, 0, 0, 0); b_scale = 0.f; return; }
+    const int k = kt * BK + b_c;
+    const uint8_t* src = Wb + (int64_t)n * w_row_bytes + (int64_t)k * WC::kRowBytesNum / WC::kRowBytesDen;
+    b_raw = __ldg(reinterpret_cast<const uint4*>(src));
+    b_scale = chunk_scale<T, WF>(p, expert, n, k);
+  };
+  auto store_b_quant = [&](int stage) {
+    if (!b_thread) return;
+    float f[WC::kElems];
+    WC::decode(b_raw, b_scale, f);
+    uint32_t packed[WC::kElems / 2];
+#pragma unroll
+    for (int i = 0; i < WC::kElems / 2; ++i) packed[i] = pack2<T>(f[2 * i], f[2 * i + 1]);
+#pragma unroll
+    for (int i = 0; i < WC::kElems / 8; ++i)
+      *reinterpret_cast<uint4*>(&Bs[stage][b_r][b_c + 8 * i]) =
+          make_uint4(packed[4 * i], packed[4 * i + 1], packed[4 * i + 2], packed[4 * i + 3]);
+  };
+
+  float acc[MI][4][4];
+#pragma unroll
+  for (int i = 0; i < MI; ++i)
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+#pragma unroll
+      for (int q = 0; q < 4; ++q) acc[i][j][q] = 0.f;
+
+  const int ktiles = p.k / BK;
+#pragma unroll
+  for (int s = 0; s < STAGES - 1; ++s) {
+    if (s < ktiles) {
+      load_a(s, s);
+      if constexpr (WF == WeightFormat::kDense) load_b_dense(s, s);
+      else { fetch_b_quant(s); store_b_quant(s); }
+    }
+    cp_async_commit();
+  }
+
+  const int wm = warp >> 2, wn = warp & 3;
+  for (int kt = 0; kt < ktiles; ++kt) {
+    cp_async_wait<STAGES - 2>();
+    __syncthreads();
+    const int nk = kt + STAGES - 1, ns = nk % STAGES;
+    const bool more = nk < ktiles;
+    if (more) {
+      load_a(ns, nk);
+      if constexpr (WF == WeightFormat::kDense) load_b_dense(ns, nk);
+      else fetch_b_quant(nk);  // registers now, shared memory after the math
+    }
+    cp_async_commit();
+
+    const int s = kt % STAGES;
+#pragma unroll
+    for (int kk = 0; kk < BK; kk += 16) {
+      uint32_t af[MI][4], bf[4][2];
+#pragma unroll
+      for (int mi = 0; mi < MI; ++mi)
+        ldmatrix_x4(af[mi], &As[s][wm * (BM_ / 2) + mi * 16 + (lane & 15)][kk + (lane >> 4) * 8]);
+#pragma unroll
+      for (int nb = 0; nb < 2; ++nb) {
+        uint32_t r[4];
+        const int mat = lane >> 3, rr = lane & 7;
+        ldmatrix_x4(r, &Bs[s][wn * 32 + nb * 16 + (mat >> 1) * 8 + rr][kk + (mat & 1) * 8]);
+        bf[2 * nb][0] = r[0];
+        bf[2 * nb][1] = r[1];
+        bf[2 * nb + 1][0] = r[2];
+        bf[2 * nb + 1][1] = r[3];
+      }
+#pragma unroll
+      for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+        for (int nj = 0; nj < 4; ++nj) mma16816<T>(acc[mi][nj], af[mi], bf[nj]);
+    }
+    if constexpr (WF != WeightFormat::kDense) {
+      if (more) store_b_quant(ns);  // stage ns was last read in iteration kt-1
+    }
+  }
+
+#pragma unroll
+  for (int mi = 0; mi < MI; ++mi) {
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const int32_t pos = row0 + wm * (BM_ / 2) + mi * 16 + (lane >> 2) + half * 8;
+      if (pos >= row_end) continue;
+#pragma unroll
+      for (int nj = 0; nj < 4; ++nj) {
+        const int n = n0 + wn * 32 + nj * 8 + 2 * (lane & 3);
+        if (n < p.n) epilogue_pair<T>(p, expert, pos, n, acc[mi][nj][2 * half], acc[mi][nj][2 * half + 1]);
+      }
+    }
+  }
+}
+
+template <class T, WeightFormat WF, int BM_, int BK_>
+void launch_mma_variant(const GemmParams& p, int64_t max_tiles, cudaStream_t stream) {
+  constexpr size_t smem = mma_smem_bytes<BM_, BK_>();
+  // Raising the dynamic shared-memory limit is a function attribute, not
+  // stream work: allowed during graph capture; done once per variant.
+  static const cudaError_t attr = cudaFuncSetAttribute(grouped_mma_kernel<T, WF, BM_, BK_>,
+                                                       cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+  cuda_check(attr, "cudaFuncSetAttribute(grouped_mma)");
+  const dim3 grid(ceil_div(p.n, BN), static_cast<unsigned>(max_tiles));
+  grouped_mma_kernel<T, WF, BM_, BK_><<<grid, MMA_THREADS, smem, stream>>>(p);
+}
+
+// ---------------------------------------------------------------- decode GEMV
+
+constexpr int GEMV_WARPS = 8, GEMV_ROWS = 8;
+
+// Acc += W[8 elements] . A[row m][k .. k+8) for rows m < mr.
+// A rows are kept as 32-bit row indices (not pointers) to save registers.
+template <class T>
+__device__ __forceinline__ void gemv_fma8(const float (&f0)[8], const float (&f1)[8], const T* A, int64_t lda,
+                                          const int32_t (&arow)[GEMV_ROWS], int k, int mr, float (&acc0)[GEMV_ROWS],
+                                          float (&acc1)[GEMV_ROWS]) {
+#pragma unroll
+  for (int m = 0; m < GEMV_ROWS; ++m) {
+    if (m < mr) {
+      const uint4 av = __ldg(reinterpret_cast<const uint4*>(A + arow[m] * lda + k));
+      const uint32_t aw[4] = {av.x, av.y, av.z, av.w};
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const float2 x = unpack2<T>(aw[i]);
+        acc0[m] = fmaf(f0[2 * i], x.x, fmaf(f0[2 * i + 1], x.y, acc0[m]));
+        acc1[m] = fmaf(f1[2 * i], x.x, fmaf(f1[2 * i + 1], x.y, acc1[m]));
+      }
+    }
+  }
+}
+
+template <class T, WeightFormat WF, int sub>
+__device__ __forceinline__ void gemv_sub(const uint4& q0, const uint4& q1, float s0, float s1, const T* A,
+                                         int64_t lda, const int32_t (&arow)[GEMV_ROWS], int k, int mr,
+                                         float (&acc0)[GEMV_ROWS], float (&acc1)[GEMV_ROWS]) {
+  using WC = WeightChunk<T, WF>;
+  if constexpr (sub * 8 < WC::kElems) {
+    float f0[8], f1[8];
+    WC::template decode8<sub>(q0, s0, f0);
+    WC::template decode8<sub>(q1, s1, f1);
+    gemv_fma8<T>(f0, f1, A, lda, arow, k + sub * 8, mr, acc0, acc1);
+    gemv_sub<T, WF, sub + 1>(q0, q1, s0, s1, A, lda, arow, k, mr, acc0, acc1);
+  }
+}
+
+// Each output row pair (n, n+1) is computed by `wpp` warps that split K
+// (interleaved 16-byte chunks, so every warp load stays coalesced); partial
+// sums meet in shared memory. One block = 8 warps = 8/wpp row pairs of one
+// expert; the weights are read once per group of up to 8 token rows.
+template <class T, WeightFormat WF>
+__global__ void __launch_bounds__(GEMV_WARPS * 32, WF == WeightFormat::kMxfp4 ? 2 : 3) grouped_gemv_kernel(const GemmParams p, const int wpp) {
+  int expert;
+  int32_t rb, re;
+  if (p.expert_offsets) {
+    if ((int)blockIdx.y >= *p.active_count) return;
+    expert = p.active_experts[blockIdx.y];
+    rb = p.expert_offsets[expert];
+    re = p.expert_offsets[expert + 1];
+  } else {
+    expert = 0;
+    rb = 0;
+    re = p.m;
+  }
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int pairs_per_block = GEMV_WARPS / wpp;
+  const int pair = warp / wpp, ks = warp % wpp;
+  const int n = (blockIdx.x * pairs_per_block + pair) * 2;  // rows n, n+1 (gate, up when paired)
+  const bool live = n < p.n;                               // no early return: barriers below
+
+  using WC = WeightChunk<T, WF>;
+  constexpr int EPL = WC::kElems;
+  const int chunks = p.k / EPL;
+  const int64_t w_row_bytes = (int64_t)p.k * WC::kRowBytesNum / WC::kRowBytesDen;
+  const uint8_t* Wb = static_cast<const uint8_t*>(p.b) + (int64_t)expert * p.b_expert_bytes;
+  const int nn = live ? n : 0;
+  const uint4* w0 = reinterpret_cast<const uint4*>(Wb + (int64_t)nn * w_row_bytes);
+  const uint4* w1 = reinterpret_cast<const uint4*>(Wb + (int64_t)(nn + 1) * w_row_bytes);
+  const T* A = static_cast<const T*>(p.a);
+  __shared__ float part[GEMV_WARPS][GEMV_ROWS][2];
+
+  for (int32_t r0 = rb; r0 < re; r0 += GEMV_ROWS) {
+    const int mr = min(GEMV_ROWS, re - r0);
+    int32_t arow[GEMV_ROWS];
+#pragma unroll
+    for (int m = 0; m < GEMV_ROWS; ++m) arow[m] = a_row_of(p, r0 + min(m, mr - 1));
+    float acc0[GEMV_ROWS], acc1[GEMV_ROWS];
+#pragma unroll
+    for (int m = 0; m < GEMV_ROWS; ++m) acc0[m] = acc1[m] = 0.f;
+
+    if (live) {
+      const int stride = 32 * wpp;
+      int c = ks * 32 + lane;
+      // Two chunks per trip: four 16-byte weight loads in flight per lane.
+      for (; c + stride < chunks; c += 2 * stride) {
+        const uint4 q0 = __ldg(w0 + c), q1 = __ldg(w1 + c);
+        const uint4 r0_ = __ldg(w0 + c + stride), r1_ = __ldg(w1 + c + stride);
+        const int k = c * EPL, k2 = (c + stride) * EPL;
+        gemv_sub<T, WF, 0>(q0, q1, chunk_scale<T, WF>(p, expert, n, k), chunk_scale<T, WF>(p, expert, n + 1, k), A,
+                           p.lda, arow, k, mr, acc0, acc1);
+        gemv_sub<T, WF, 0>(r0_, r1_, chunk_scale<T, WF>(p, expert, n, k2), chunk_scale<T, WF>(p, expert, n + 1, k2),
+                           A, p.lda, arow, k2, mr, acc0, acc1);
+      }
+      if (c < chunks) {
+        const uint4 q0 = __ldg(w0 + c), q1 = __ldg(w1 + c);
+        const int k = c * EPL;
+        gemv_sub<T, WF, 0>(q0, q1, chunk_scale<T, WF>(p, expert, n, k), chunk_scale<T, WF>(p, expert, n + 1, k), A,
+                           p.lda, arow, k, mr, acc0, acc1);
+      }
+    }
+#pragma unroll
+    for (int m = 0; m < GEMV_ROWS; ++m) {
+#pragma unroll
+      for (int o = 16; o > 0; o >>= 1) {
+        acc0[m] += __shfl_xor_sync(0xffffffffu, acc0[m], o);
+        acc1[m] += __shfl_xor_sync(0xffffffffu, acc1[m], o);
+      }
+    }
+    if (wpp == 1) {
+      if (live && lane < mr) {
+        // Lane m writes row m (register indices stay compile-time through the select).
+        float v0 = 0.f, v1 = 0.f;
+#pragma unroll
+        for (int m = 0; m < GEMV_ROWS; ++m)
+          if (m == lane) { v0 = acc0[m]; v1 = acc1[m]; }
+        epilogue_pair<T>(p, expert, r0 + lane, n, v0, v1);
+      }
+      continue;
+    }
+    if (lane == 0) {
+#pragma unroll
+      for (int m = 0; m < GEMV_ROWS; ++m) { part[warp][m][0] = acc0[m]; part[warp][m][1] = acc1[m]; }
+    }
+    __syncthreads();
+    if (live && ks == 0 && lane < mr) {
+      float v0 = 0.f, v1 = 0.f;
+      for (int w = 0; w < wpp; ++w) { v0 += part[warp + w][lane][0]; v1 += part[warp + w][lane][1]; }
+      epilogue_pair<T>(p, expert, r0 + lane, n, v0, v1);
+    }
+    __syncthreads();
+  }
+}
+
+}  // namespace
+
+template <class T>
+void launch_grouped_mma(const GemmParams& p, WeightFormat wf, int tile_rows, int k_tile, int64_t max_tiles,
+                        cudaStream_t stream) {
+  if (max_tiles <= 0 || p.n <= 0) return;
+  if (tile_rows != 64 && tile_rows != 128) throw std::runtime_error("grouped_mma: tile_rows must be 64 or 128");
+  const bool big = tile_rows == 128;
+  // BK 64 needs K % 64 == 0 and dense weights; BK 32 otherwise.
+  const bool bk64 = k_tile == 64 && wf == WeightFormat::kDense && p.k % 64 == 0;
+  switch (wf) {
+    case WeightFormat::kDense:
+      if (bk64)
+        big ? launch_mma_variant<T, WeightFormat::kDense, 128, 64>(p, max_tiles, stream)
+            : launch_mma_variant<T, WeightFormat::kDense, 64, 64>(p, max_tiles, stream);
+      else
+        big ? launch_mma_variant<T, WeightFormat::kDense, 128, 32>(p, max_tiles, stream)
+            : launch_mma_variant<T, WeightFormat::kDense, 64, 32>(p, max_tiles, stream);
+      break;
+    case WeightFormat::kFp8:
+      big ? launch_mma_variant<T, WeightFormat::kFp8, 128, 32>(p, max_tiles, stream)
+          : launch_mma_variant<T, WeightFormat::kFp8, 64, 32>(p, max_tiles, stream);
+      break;
+    case WeightFormat::kMxfp4:
+      big ? launch_mma_variant<T, WeightFormat::kMxfp4, 128, 32>(p, max_tiles, stream)
+          : launch_mma_variant<T, WeightFormat::kMxfp4, 64, 32>(p, max_tiles, stream);
+      break;
+  }
+  MOERT_CUDA_LAUNCH_CHECK("grouped_mma");
+}
+
+template <class T>
+void launch_grouped_gemv(const GemmParams& p, WeightFormat wf, int64_t max_groups, cudaStream_t stream) {
+  if (max_groups <= 0 || p.n <= 0) return;
+  // Warps per row pair: split K until each lane has about 4 chunks to stream.
+  const int epl = wf == WeightFormat::kDense ? 8 : wf == WeightFormat::kFp8 ? 16 : 32;
+  const int chunks = p.k / epl;
+  int wpp = 1;
+  // Split only very long rows: short warps lose more to latency than they gain.
+  while (wpp < GEMV_WARPS && chunks >= 32 * 16 * (2 * wpp)) wpp *= 2;
+  const int pairs_per_block = GEMV_WARPS / wpp;
+  const dim3 grid(ceil_div(p.n, 2 * pairs_per_block), static_cast<unsigned>(max_groups));
+  switch (wf) {
+    case WeightFormat::kDense: grouped_gemv_kernel<T, WeightFormat::kDense><<<grid, GEMV_WARPS * 32, 0, stream>>>(p, wpp); break;
+    case WeightFormat::kFp8: grouped_gemv_kernel<T, WeightFormat::kFp8><<<grid, GEMV_WARPS * 32, 0, stream>>>(p, wpp); break;
+    case WeightFormat::kMxfp4: grouped_gemv_kernel<T, WeightFormat::kMxfp4><<<grid, GEMV_WARPS * 32, 0, stream>>>(p, wpp); break;
+  }
+  MOERT_CUDA_LAUNCH_CHECK("grouped_gemv");
+}
+
+template void launch_grouped_mma<__nv_bfloat16>(const GemmParams&, WeightFormat, int, int, int64_t, cudaStream_t);
+template void launch_grouped_mma<__half>(const GemmParams&, WeightFormat, int, int, int64_t, cudaStream_t);
+template void launch_grouped_gemv<__nv_bfloat16>(const GemmParams&, WeightFormat, int64_t, cudaStream_t);
+template void launch_grouped_gemv<__half>(const GemmParams&, WeightFormat, int64_t, cudaStream_t);
+
+}  // namespace moert_cuda

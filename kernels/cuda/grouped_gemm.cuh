@@ -1,0 +1,70 @@
+// Grouped GEMMs over tokens sorted by expert: out rows = A rows x W_e^T, with
+// W_e [N, K] row-major per expert (bf16/f16, fp8 e4m3 or MXFP4, dequantized in
+// the load path) and a fused epilogue (bias, per-token scale, activation).
+//   - grouped_mma: tensor cores (mma.sync m16n8k16), 64 or 128 x 128 x 32
+//     tiles, 4-stage cp.async pipeline; for many rows per expert.
+//   - grouped_gemv: the decode path; each warp streams two weight rows once
+//     with 16-byte loads and applies them to up to 8 token rows at a time.
+// Gated activations need w13 rows interleaved (gate i at 2i, up i at 2i+1),
+// which the plugin's set_weights produces from either layout.
+#pragma once
+
+#include "common.cuh"
+
+namespace moert_cuda {
+
+enum class Epilogue : int {
+  kActPairs = 0,   // out[row, n/2] = act(v[n] + b[n], v[n+1] + b[n+1]); n even
+  kActSingle = 1,  // out[row, n] = act(v[n] + b[n])
+  kStore = 2       // out[c_row, n] = v[n] + b[n]
+};
+
+struct GemmParams {
+  // A [rows, K] in the activation dtype; the A row of sorted position p is
+  // a_index ? a_index[p] / a_index_div : p.
+  const void* a;
+  int64_t lda;
+  const int32_t* a_index;
+  int32_t a_index_div;
+  const float* a_scale;  // per A row (fp8 per-token), or null
+
+  // Weights of expert e at b + e * b_expert_bytes, [N, K] in the weight format.
+  const void* b;
+  int64_t b_expert_bytes;
+  const float* w_scale;  // fp8: [E][N][w_scale_kb] (kb = ceil(K/128) for 128-blocks, else 1)
+  int32_t w_scale_kb;
+  const uint8_t* mx_scale;  // MXFP4: [E][N][K/32] e8m0
+  const float* bias;        // [E][N] f32 or null
+  int32_t n, k;
+
+  // Groups: expert_offsets [E+1] of sorted rows (null: one group of m rows).
+  const int32_t* expert_offsets;
+  const int32_t* active_experts;  // gemv grid
+  const int32_t* active_count;
+  const int32_t* tile_expert;     // mma grid (rows of kMmaTileRows)
+  const int32_t* tile_row0;
+  const int32_t* tile_count;
+  int32_t m;
+
+  // Output: row of sorted position p is c_index ? c_index[p] : p.
+  void* c;
+  int64_t ldc;
+  const int32_t* c_index;
+  Epilogue epi;
+  int32_t act;
+  float alpha, limit;
+};
+
+// Smallest row tile of the tensor-core kernel (it also runs 128-row tiles).
+constexpr int kMmaTileRows = 64;
+
+// grid.y = max_tiles: an upper bound of the row tiles of `tile_rows` (64 or
+// 128; the sort built them; k_tile 32 or 64, 64 for dense weights only) or, for the gemv, of the active experts; 1 group of
+// m rows when expert_offsets is null.
+template <class T>
+void launch_grouped_mma(const GemmParams& p, WeightFormat wf, int tile_rows, int k_tile, int64_t max_tiles,
+                        cudaStream_t stream);
+template <class T>
+void launch_grouped_gemv(const GemmParams& p, WeightFormat wf, int64_t max_groups, cudaStream_t stream);
+
+}  // namespace moert_cuda

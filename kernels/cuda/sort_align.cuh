@@ -1,0 +1,35 @@
+// Token sort and align by expert: groups the routed slots (t*top_k + k) by
+// local expert, on the device, in one single-block kernel. Produces:
+//   offsets [E_local + 1]  start of each expert's rows in sorted order
+//   sorted_slot [slots]    slot of each sorted row
+//   active / active_count  experts with at least one row (the decode GEMV grid)
+//   tile_expert / tile_row0 / tile_count  row tiles of kTileRows per expert (the
+//                          tensor-core GEMM grid)
+// Launch grids use host-known upper bounds; blocks past the counts exit, so
+// nothing waits on the host.
+#pragma once
+
+#include "common.cuh"
+
+namespace moert_cuda {
+
+struct SortBuffers {
+  int32_t* offsets;       // [E_local + 1]
+  int32_t* sorted_slot;   // [slots]
+  int32_t* active;        // [E_local]
+  int32_t* active_count;  // [1]
+  int32_t* tile_expert;   // [max_tiles(slots, E_local)]
+  int32_t* tile_row0;
+  int32_t* tile_count;    // [1]
+};
+
+// Upper bound of the row tiles for `slots` rows over `experts` experts.
+inline int64_t max_row_tiles(int64_t slots, int64_t experts, int tile_rows) {
+  return slots / tile_rows + experts;
+}
+
+// local_ids [slots], -1 = not local (skipped). Needs E_local <= 4096.
+void launch_sort_align(const int32_t* local_ids, int64_t slots, int num_local_experts, int tile_rows,
+                       const SortBuffers& out, cudaStream_t stream);
+
+}  // namespace moert_cuda

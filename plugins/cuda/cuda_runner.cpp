@@ -1,0 +1,577 @@
+// The "cuda" runner (see cuda_runner.h): layer checks, weight repacking and
+// the forward's kernel sequence.
+#include "cuda_runner.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "status_error.h"
+#include "../../kernels/cuda/activation.cuh"
+#include "../../kernels/cuda/combine.cuh"
+#include "../../kernels/cuda/dequant.cuh"
+#include "../../kernels/cuda/grouped_gemm.cuh"
+#include "../../kernels/cuda/routing.cuh"
+#include "../../kernels/cuda/sort_align.cuh"
+
+namespace moert_cuda {
+namespace {
+
+using moert::plugin::data_ptr;
+using moert::plugin::present;
+
+bool is_dtype(moert_dtype d, int code, int bits) { return d.code == code && d.bits == bits && d.lanes == 1; }
+bool is_bf16(moert_dtype d) { return is_dtype(d, MOERT_DTYPE_BFLOAT, 16); }
+bool is_f16(moert_dtype d) { return is_dtype(d, MOERT_DTYPE_FLOAT, 16); }
+bool is_f32(moert_dtype d) { return is_dtype(d, MOERT_DTYPE_FLOAT, 32); }
+
+std::string dt_name(moert_dtype d) {
+  switch (d.code) {
+    case MOERT_DTYPE_FLOAT: return d.bits == 16 ? "f16" : d.bits == 32 ? "f32" : d.bits == 64 ? "f64" : "float?";
+    case MOERT_DTYPE_BFLOAT: return "bf16";
+    case MOERT_DTYPE_INT: return d.bits == 32 ? "i32" : d.bits == 64 ? "i64" : "int?";
+    case MOERT_DTYPE_UINT: return "u8";
+    case MOERT_DTYPE_FLOAT8_E4M3FN: return "fp8_e4m3";
+    case MOERT_DTYPE_FLOAT8_E8M0FNU: return "e8m0";
+    case MOERT_DTYPE_FLOAT4_E2M1FN: return "fp4_e2m1";
+    default: return "code" + std::to_string(d.code);
+  }
+}
+
+std::string shape_str(const std::vector<int64_t>& s) {
+  std::string r = "[";
+  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+  return r + "]";
+}
+std::vector<int64_t> shape_of(const moert_tensor& t) {
+  std::vector<int64_t> s;
+  for (int i = 0; i < t.ndim; ++i) s.push_back(t.shape[i]);
+  return s;
+}
+
+// Checks a tensor's presence, dtype and shape; names it in the message.
+void expect(const moert_tensor& t, const char* name, moert_dtype dt, const std::vector<int64_t>& shape) {
+  invalid_if(!present(t), std::string(name) + " is required but absent");
+  invalid_if(t.dtype.code != dt.code || t.dtype.bits != dt.bits,
+             std::string(name) + ": expected dtype " + dt_name(dt) + ", got " + dt_name(t.dtype));
+  invalid_if(shape_of(t) != shape,
+             std::string(name) + ": expected shape " + shape_str(shape) + ", got " + shape_str(shape_of(t)));
+  invalid_if(t.strides != nullptr, std::string(name) + ": only compact tensors (strides == NULL) are accepted");
+}
+void expect_on_device(const moert_tensor& t, const char* name, int32_t device) {
+  invalid_if(t.device.device_type != MOERT_DEVICE_CUDA || t.device.device_id != device,
+             std::string(name) + ": expected a tensor on cuda:" + std::to_string(device) + ", got device type " +
+                 std::to_string(t.device.device_type) + " id " + std::to_string(t.device.device_id));
+}
+
+constexpr moert_dtype kF32{MOERT_DTYPE_FLOAT, 32, 1};
+constexpr moert_dtype kI32{MOERT_DTYPE_INT, 32, 1};
+constexpr moert_dtype kI64{MOERT_DTYPE_INT, 64, 1};
+constexpr moert_dtype kFp8{MOERT_DTYPE_FLOAT8_E4M3FN, 8, 1};
+constexpr moert_dtype kFp4{MOERT_DTYPE_FLOAT4_E2M1FN, 4, 1};
+constexpr moert_dtype kE8m0{MOERT_DTYPE_FLOAT8_E8M0FNU, 8, 1};
+
+bool gated_act(int a) { return a == MOERT_ACT_SILU_AND_MUL || a == MOERT_ACT_GELU_AND_MUL || a == MOERT_ACT_GELU_TANH_AND_MUL || a == MOERT_ACT_SWIGLUOAI; }
+
+size_t align256(size_t v) { return (v + 255) & ~size_t(255); }
+
+cudaMemcpyKind kind_from(const moert_tensor& src) {
+  return src.device.device_type == MOERT_DEVICE_CUDA ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice;
+}
+
+// Copies a [E, rows, row_bytes] tensor to dst; with `interleave`, rows
+// [0, rows/2) (gate) go to even and [rows/2, rows) (up) to odd rows.
+void upload_rows(void* dst, const moert_tensor& src, int64_t experts, int64_t rows, size_t row_bytes,
+                 bool interleave) {
+  const char* s = static_cast<const char*>(data_ptr(src));
+  char* d = static_cast<char*>(dst);
+  const cudaMemcpyKind kind = kind_from(src);
+  if (!interleave) {
+    cuda_ok(cudaMemcpy(d, s, experts * rows * row_bytes, kind), "copying weights");
+    return;
+  }
+  const int64_t half = rows / 2;
+  for (int64_t e = 0; e < experts; ++e) {
+    const char* se = s + e * rows * row_bytes;
+    char* de = d + e * rows * row_bytes;
+    cuda_ok(cudaMemcpy2D(de, 2 * row_bytes, se, row_bytes, row_bytes, half, kind), "interleaving gate rows");
+    cuda_ok(cudaMemcpy2D(de + row_bytes, 2 * row_bytes, se + half * row_bytes, row_bytes, row_bytes, half, kind),
+            "interleaving up rows");
+  }
+}
+
+// A small tensor's bytes on the host, wherever it lives.
+std::vector<char> host_copy(const moert_tensor& t) {
+  std::vector<char> v(moert::plugin::nbytes(t));
+  if (v.empty()) return v;
+  cuda_ok(cudaMemcpy(v.data(), data_ptr(t), v.size(),
+                     t.device.device_type == MOERT_DEVICE_CUDA ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost),
+          "reading scales");
+  return v;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ DeviceBuffer
+
+DeviceBuffer::~DeviceBuffer() {
+  if (ptr_) cudaFree(ptr_);
+}
+void DeviceBuffer::reset(size_t bytes) {
+  if (ptr_) cudaFree(ptr_);
+  ptr_ = nullptr;
+  if (bytes) cuda_ok(cudaMalloc(&ptr_, bytes), "cudaMalloc(" + std::to_string(bytes) + " bytes)");
+}
+
+// ------------------------------------------------------------------ layer checks
+
+std::string unsupported_reason(const moert_layer_desc& l) {
+  if (!MOERT_HAS_FIELD(&l, moert_layer_desc, reserved0)) return "layer_desc too small (struct_size)";
+  if (!is_bf16(l.activation_dtype) && !is_f16(l.activation_dtype))
+    return "activation_dtype " + dt_name(l.activation_dtype) + " not supported (bf16, f16)";
+  if (l.num_experts < 1 || l.top_k < 1 || l.hidden_size < 1 || l.intermediate_size < 1)
+    return "num_experts, top_k, hidden_size and intermediate_size must be positive";
+  if (l.top_k > l.num_experts) return "top_k > num_experts";
+  if (l.top_k > 32) return "top_k > 32 not supported";
+  if (l.num_experts > 1024) return "num_experts > 1024 not supported (routing keeps scores in shared memory)";
+  if (l.hidden_size % 32 || l.intermediate_size % 32)
+    return "hidden_size and intermediate_size must be multiples of 32 (got " + std::to_string(l.hidden_size) + ", " +
+           std::to_string(l.intermediate_size) + ")";
+  if (l.activation < 0 || l.activation > MOERT_ACT_RELU2) return "unknown activation " + std::to_string(l.activation);
+  if (l.gate_up_layout == MOERT_GATE_UP_INTERLEAVED && !gated_act(l.activation))
+    return "interleaved gate/up layout needs a gated activation";
+  const int nl = l.num_local_experts;
+  if (nl < 1 || nl > 4096) return "num_local_experts must be in [1, 4096]";
+  const int32_t redundant = MOERT_HAS_FIELD(&l, moert_layer_desc, num_redundant_experts) ? l.num_redundant_experts : 0;
+  if (!l.expert_map && nl != l.num_experts + redundant) return "without an expert_map, num_local_experts must equal the physical expert count";
+  switch (l.quant_scheme) {
+    case MOERT_QUANT_NONE:
+      if (l.weight_dtype.code != l.activation_dtype.code || l.weight_dtype.bits != l.activation_dtype.bits)
+        return "quant none: weight_dtype " + dt_name(l.weight_dtype) + " must equal activation_dtype " + dt_name(l.activation_dtype);
+      break;
+    case MOERT_QUANT_FP8_PER_TENSOR:
+    case MOERT_QUANT_FP8_PER_CHANNEL:
+    case MOERT_QUANT_FP8_BLOCK_128:
+      if (!is_dtype(l.weight_dtype, MOERT_DTYPE_FLOAT8_E4M3FN, 8)) return "fp8 schemes need weight_dtype fp8_e4m3, got " + dt_name(l.weight_dtype);
+      break;
+    case MOERT_QUANT_MXFP4:
+      if (!is_dtype(l.weight_dtype, MOERT_DTYPE_FLOAT4_E2M1FN, 4)) return "mxfp4 needs weight_dtype fp4_e2m1, got " + dt_name(l.weight_dtype);
+      break;
+    default: return "quant scheme " + std::to_string(l.quant_scheme) + " not supported";
+  }
+  if (l.activation_quant == MOERT_ACT_QUANT_FP8_PER_TOKEN) {
+    if (l.quant_scheme < MOERT_QUANT_FP8_PER_TENSOR || l.quant_scheme > MOERT_QUANT_FP8_BLOCK_128)
+      return "fp8_per_token activation quant is supported with fp8 weights only";
+  } else if (l.activation_quant != MOERT_ACT_QUANT_NONE) {
+    return "activation_quant " + std::to_string(l.activation_quant) + " not supported";
+  }
+  if (l.scoring != MOERT_SCORING_SOFTMAX && l.scoring != MOERT_SCORING_SIGMOID) return "unknown scoring";
+  if (l.routing_method == MOERT_ROUTING_GROUPED_TOPK) {
+    const int g = l.num_expert_group;
+    if (g < 1 || g > 32 || l.num_experts % g) return "grouped top-k: num_expert_group must divide num_experts and be <= 32";
+    if (l.topk_group < 1 || l.topk_group > g) return "grouped top-k: topk_group must be in [1, num_expert_group]";
+    if (l.top_k > l.topk_group * (l.num_experts / g)) return "grouped top-k: top_k exceeds the experts of the kept groups";
+  } else if (l.routing_method == MOERT_ROUTING_CUSTOM) {
+    if (!MOERT_HAS_FIELD(&l, moert_layer_desc, custom_routing) || !l.custom_routing)
+      return "custom routing needs layer.custom_routing";
+  } else if (l.routing_method != MOERT_ROUTING_TOPK) {
+    return "unknown routing method";
+  }
+  if (l.max_num_tokens < 0) return "max_num_tokens < 0";
+  return "";
+}
+
+// ------------------------------------------------------------------ runner
+
+CudaRunner::CudaRunner(const moert_layer_desc& layer, int32_t device_id) : device_(device_id) {
+  const std::string why = unsupported_reason(layer);
+  if (!why.empty()) fail(MOERT_STATUS_UNIMPLEMENTED, why);
+  std::memset(&d_, 0, sizeof d_);
+  std::memcpy(&d_, &layer, std::min(sizeof d_, layer.struct_size));
+  d_.struct_size = sizeof d_;
+  // Backend options (strings borrowed for this call; parsed now).
+  for (int64_t i = 0; layer.options && i < layer.num_options; ++i) {
+    const std::string key = layer.options[i].key ? layer.options[i].key : "";
+    const std::string val = layer.options[i].value ? layer.options[i].value : "";
+    if (key == "cuda.decode_rows_per_expert") {
+      char* end = nullptr;
+      const double v = std::strtod(val.c_str(), &end);
+      invalid_if(val.empty() || *end || v < 0, "option cuda.decode_rows_per_expert: expected a number >= 0, got '" + val + "'");
+      decode_rows_ = v;
+    } else if (key == "cuda.mma_bk") {
+      invalid_if(val != "32" && val != "64", "option cuda.mma_bk: expected 32 or 64, got '" + val + "'");
+      mma_bk_ = std::atoi(val.c_str());
+    } else if (key == "cuda.mma_tile_rows") {
+      invalid_if(val != "64" && val != "128" && val != "auto", "option cuda.mma_tile_rows: expected 64, 128 or auto, got '" + val + "'");
+      forced_tile_rows_ = val == "auto" ? 0 : std::atoi(val.c_str());
+    }
+  }
+  d_.options = nullptr;
+  d_.num_options = 0;
+  cuda_ok(cudaSetDevice(device_), "cudaSetDevice(" + std::to_string(device_) + ")");
+  gated_ = gated_act(d_.activation);
+  rows13_ = gated_ ? 2 * d_.intermediate_size : d_.intermediate_size;
+  bf16_ = is_bf16(d_.activation_dtype);
+  wf_ = d_.quant_scheme == MOERT_QUANT_NONE ? WeightFormat::kDense
+        : d_.quant_scheme == MOERT_QUANT_MXFP4 ? WeightFormat::kMxfp4 : WeightFormat::kFp8;
+  const int64_t phys = d_.num_experts + d_.num_redundant_experts;
+  if (layer.expert_map) {
+    expert_map_.reset(sizeof(int32_t) * phys);
+    for (int64_t i = 0; i < phys; ++i)
+      invalid_if(layer.expert_map[i] < -1 || layer.expert_map[i] >= d_.num_local_experts,
+                 "expert_map[" + std::to_string(i) + "] = " + std::to_string(layer.expert_map[i]) +
+                     " outside [-1, num_local_experts)");
+    cuda_ok(cudaMemcpy(expert_map_.get(), layer.expert_map, sizeof(int32_t) * phys, cudaMemcpyHostToDevice),
+            "copying expert_map");
+  }
+  d_.expert_map = nullptr;
+}
+
+WorkspaceLayout CudaRunner::layout(int64_t max_tokens) const {
+  WorkspaceLayout w{};
+  const int64_t T = std::max<int64_t>(max_tokens, 0), S = T * d_.top_k, E = d_.num_local_experts;
+  const size_t elt = 2;  // bf16 / f16
+  size_t off = 0;
+  auto take = [&](size_t bytes) { size_t o = off; off += align256(bytes); return o; };
+  w.topk_weights = take(sizeof(float) * S);
+  w.local_ids = take(sizeof(int32_t) * S);
+  w.raw_ids = take(d_.routing_method == MOERT_ROUTING_CUSTOM ? sizeof(int32_t) * S : 0);
+  w.offsets = take(sizeof(int32_t) * (E + 1));
+  w.active = take(sizeof(int32_t) * E);
+  w.active_count = take(sizeof(int32_t));
+  const int64_t tiles = max_row_tiles(S, E, kMmaTileRows);
+  w.tile_expert = take(sizeof(int32_t) * tiles);
+  w.tile_row0 = take(sizeof(int32_t) * tiles);
+  w.tile_count = take(sizeof(int32_t));
+  w.sorted_slot = take(sizeof(int32_t) * S);
+  const bool aq = d_.activation_quant == MOERT_ACT_QUANT_FP8_PER_TOKEN;
+  w.xq = take(aq ? elt * T * d_.hidden_size : 0);
+  w.xs = take(aq ? sizeof(float) * T : 0);
+  w.inter = take(elt * S * d_.intermediate_size);
+  w.y = take(elt * S * d_.hidden_size);
+  // Shared expert: processed in token chunks that fit this region (sized for
+  // up to 1024 tokens of a shared expert as wide as a routed one).
+  w.shared_bytes = align256(elt * std::min<int64_t>(T, 1024) * (3 * d_.intermediate_size + d_.hidden_size));
+  w.shared = take(w.shared_bytes);
+  w.total = off;
+  return w;
+}
+
+void CudaRunner::set_weights(const moert_expert_weights& w) {
+  invalid_if(!MOERT_HAS_FIELD(&w, moert_expert_weights, score_correction_bias), "expert_weights struct_size too small");
+  cuda_ok(cudaSetDevice(device_), "cudaSetDevice");
+  const int64_t E = d_.num_local_experts, H = d_.hidden_size, I = d_.intermediate_size, R = rows13_;
+  const bool inter = gated_ && d_.gate_up_layout == MOERT_GATE_UP_CONCAT;
+  const moert_dtype wdt = d_.quant_scheme == MOERT_QUANT_NONE ? d_.activation_dtype
+                          : d_.quant_scheme == MOERT_QUANT_MXFP4 ? kFp4 : kFp8;
+  expect(w.w13, "weights.w13", wdt, {E, R, H});
+  expect(w.w2, "weights.w2", wdt, {E, H, I});
+  const size_t rb13 = wf_ == WeightFormat::kDense ? 2 * H : wf_ == WeightFormat::kFp8 ? H : H / 2;
+  const size_t rb2 = wf_ == WeightFormat::kDense ? 2 * I : wf_ == WeightFormat::kFp8 ? I : I / 2;
+  w13_.reset(E * R * rb13);
+  w2_.reset(E * H * rb2);
+  upload_rows(w13_.get(), w.w13, E, R, rb13, inter);
+  upload_rows(w2_.get(), w.w2, E, H, rb2, false);
+
+  if (wf_ == WeightFormat::kFp8) {
+    // Expand every fp8 scale form to [E][rows][kb] in the repacked row order.
+    auto expand = [&](const moert_tensor& t, const char* name, int64_t rows, int64_t K, bool interleave,
+                      DeviceBuffer& dst, int32_t& kb_out) {
+      int64_t kb = 1;
+      std::vector<int64_t> shape;
+      if (d_.quant_scheme == MOERT_QUANT_FP8_PER_TENSOR) shape = {E};
+      else if (d_.quant_scheme == MOERT_QUANT_FP8_PER_CHANNEL) shape = {E, rows};
+      else { kb = (K + 127) / 128; shape = {E, (rows + 127) / 128, kb}; }
+      expect(t, name, kF32, shape);
+      const std::vector<char> raw = host_copy(t);
+      const float* s = reinterpret_cast<const float*>(raw.data());
+      std::vector<float> out(E * rows * kb);
+      for (int64_t e = 0; e < E; ++e)
+        for (int64_t r = 0; r < rows; ++r) {
+          const int64_t orig = interleave ? ((r & 1) ? rows / 2 + r / 2 : r / 2) : r;
+          for (int64_t b = 0; b < kb; ++b) {
+            float v;
+            if (d_.quant_scheme == MOERT_QUANT_FP8_PER_TENSOR) v = s[e];
+            else if (d_.quant_scheme == MOERT_QUANT_FP8_PER_CHANNEL) v = s[e * rows + orig];
+            else v = s[(e * ((rows + 127) / 128) + orig / 128) * kb + b];
+            out[(e * rows + r) * kb + b] = v;
+          }
+        }
+      dst.reset(out.size() * sizeof(float));
+      cuda_ok(cudaMemcpy(dst.get(), out.data(), out.size() * sizeof(float), cudaMemcpyHostToDevice), "copying scales");
+      kb_out = static_cast<int32_t>(kb);
+    };
+    expand(w.w13_scale, "weights.w13_scale", R, H, inter, s13_, scale_kb13_);
+    expand(w.w2_scale, "weights.w2_scale", H, I, false, s2_, scale_kb2_);
+  } else if (wf_ == WeightFormat::kMxfp4) {
+    expect(w.w13_scale, "weights.w13_scale", kE8m0, {E, R, H / 32});
+    expect(w.w2_scale, "weights.w2_scale", kE8m0, {E, H, I / 32});
+    mx13_.reset(E * R * (H / 32));
+    mx2_.reset(E * H * (I / 32));
+    upload_rows(mx13_.get(), w.w13_scale, E, R, H / 32, inter);
+    upload_rows(mx2_.get(), w.w2_scale, E, H, I / 32, false);
+  }
+  if (d_.has_bias) {
+    expect(w.w13_bias, "weights.w13_bias", kF32, {E, R});
+    expect(w.w2_bias, "weights.w2_bias", kF32, {E, H});
+    b13_.reset(E * R * 4);
+    b2_.reset(E * H * 4);
+    upload_rows(b13_.get(), w.w13_bias, E, R, 4, inter);
+    upload_rows(b2_.get(), w.w2_bias, E, H, 4, false);
+  }
+  if (d_.routing_method == MOERT_ROUTING_GROUPED_TOPK && d_.has_score_correction_bias) {
+    expect(w.score_correction_bias, "weights.score_correction_bias", kF32, {d_.num_experts});
+    corr_bias_.reset(4 * d_.num_experts);
+    cuda_ok(cudaMemcpy(corr_bias_.get(), data_ptr(w.score_correction_bias), 4 * d_.num_experts,
+                       kind_from(w.score_correction_bias)),
+            "copying score_correction_bias");
+  }
+  cuda_ok(cudaDeviceSynchronize(), "set_weights");
+  weights_set_ = true;
+}
+
+void CudaRunner::forward(const moert_forward_args& a) {
+  invalid_if(!MOERT_HAS_FIELD(&a, moert_forward_args, shared_expert), "forward_args struct_size too small");
+  if (!weights_set_) fail(MOERT_STATUS_FAILED_PRECONDITION, "forward before set_weights");
+  invalid_if(a.hidden_states.ndim != 2, "hidden_states: expected 2 dims [T, H]");
+  const int64_t T = a.hidden_states.shape[0];
+  invalid_if(T > d_.max_num_tokens, "hidden_states: T = " + std::to_string(T) + " exceeds max_num_tokens " +
+                                        std::to_string(d_.max_num_tokens));
+  expect(a.hidden_states, "hidden_states", d_.activation_dtype, {T, d_.hidden_size});
+  expect_on_device(a.hidden_states, "hidden_states", device_);
+  invalid_if(!present(a.router_logits) || !(is_f32(a.router_logits.dtype) || is_bf16(a.router_logits.dtype) || is_f16(a.router_logits.dtype)),
+             "router_logits: expected f32, bf16 or f16, got " + dt_name(a.router_logits.dtype));
+  expect(a.router_logits, "router_logits", a.router_logits.dtype, {T, d_.num_experts});
+  expect_on_device(a.router_logits, "router_logits", device_);
+  expect(a.output, "output", d_.activation_dtype, {T, d_.hidden_size});
+  expect_on_device(a.output, "output", device_);
+  const size_t need = workspace_size(T);
+  invalid_if(!present(a.workspace) || moert::plugin::nbytes(a.workspace) < need,
+             "workspace: need " + std::to_string(need) + " bytes, got " +
+                 std::to_string(present(a.workspace) ? moert::plugin::nbytes(a.workspace) : 0));
+  cuda_ok(cudaSetDevice(device_), "cudaSetDevice");
+  if (bf16_) forward_typed<__nv_bfloat16>(a, T);
+  else forward_typed<__half>(a, T);
+}
+
+template <class T>
+void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
+  cudaStream_t st = static_cast<cudaStream_t>(a.stream);
+  const WorkspaceLayout L = layout(tokens);
+  char* ws = static_cast<char*>(data_ptr(a.workspace));
+  auto at = [&](size_t off) { return ws + off; };
+  const int K = d_.top_k;
+  const int64_t S = tokens * K, H = d_.hidden_size, I = d_.intermediate_size, E = d_.num_local_experts;
+
+  // ---- routing
+  RoutingParams rp{};
+  rp.logits = data_ptr(a.router_logits);
+  rp.logits_dtype = is_f32(a.router_logits.dtype) ? 0 : is_bf16(a.router_logits.dtype) ? 1 : 2;
+  rp.tokens = tokens;
+  rp.num_experts = d_.num_experts;
+  rp.top_k = K;
+  rp.sigmoid = d_.scoring == MOERT_SCORING_SIGMOID;
+  rp.grouped = d_.routing_method == MOERT_ROUTING_GROUPED_TOPK;
+  rp.num_groups = d_.num_expert_group;
+  rp.topk_groups = d_.topk_group;
+  rp.correction_bias = rp.grouped && d_.has_score_correction_bias ? corr_bias_.as<float>() : nullptr;
+  rp.renormalize = d_.renormalize;
+  rp.scaling = d_.routed_scaling_factor;
+  rp.expert_map = expert_map_.as<int32_t>();
+  rp.topk_weights = reinterpret_cast<float*>(at(L.topk_weights));
+  rp.local_ids = reinterpret_cast<int32_t*>(at(L.local_ids));
+  const moert_eplb_state* eplb = MOERT_HAS_FIELD(&a, moert_forward_args, eplb) ? a.eplb : nullptr;
+  if (eplb) {
+    const int64_t phys = d_.num_experts + d_.num_redundant_experts;
+    invalid_if(!present(eplb->logical_to_physical_map), "EPLB requires logical_to_physical_map");
+    invalid_if(!present(eplb->logical_replica_count), "EPLB requires logical_replica_count");
+    invalid_if(eplb->logical_to_physical_map.ndim != 2, "eplb.logical_to_physical_map: expected [E, max_replicas]");
+    const int64_t R = eplb->logical_to_physical_map.shape[1];
+    expect(eplb->logical_to_physical_map, "eplb.logical_to_physical_map", kI32, {d_.num_experts, R});
+    expect(eplb->logical_replica_count, "eplb.logical_replica_count", kI32, {d_.num_experts});
+    expect_on_device(eplb->logical_to_physical_map, "eplb.logical_to_physical_map", device_);
+    expect_on_device(eplb->logical_replica_count, "eplb.logical_replica_count", device_);
+    rp.l2p_map = static_cast<const int32_t*>(data_ptr(eplb->logical_to_physical_map));
+    rp.max_replicas = static_cast<int>(R);
+    rp.replica_count = static_cast<const int32_t*>(data_ptr(eplb->logical_replica_count));
+    if (present(eplb->expert_load)) {
+      expect(eplb->expert_load, "eplb.expert_load", kI64, {phys});
+      expect_on_device(eplb->expert_load, "eplb.expert_load", device_);
+      rp.expert_load = static_cast<unsigned long long*>(data_ptr(eplb->expert_load));
+    }
+  } else {
+    invalid_if(d_.num_redundant_experts > 0, "EPLB requires logical_to_physical_map (layer has redundant experts)");
+  }
+  const moert_shared_expert* sh = a.shared_expert;
+  if (sh) {
+    invalid_if(!MOERT_HAS_FIELD(sh, moert_shared_expert, gate), "shared_expert struct_size too small");
+    invalid_if(sh->activation == MOERT_ACT_SWIGLUOAI || sh->activation < 0 || sh->activation > MOERT_ACT_RELU2,
+               "shared_expert.activation: swigluoai or unknown activation not allowed");
+    invalid_if(sh->intermediate_size < 32 || sh->intermediate_size % 32, "shared_expert.intermediate_size must be a positive multiple of 32");
+    const int64_t rs = gated_act(sh->activation) ? 2 * sh->intermediate_size : sh->intermediate_size;
+    expect(sh->w13, "shared_expert.w13", d_.activation_dtype, {rs, H});
+    expect(sh->w2, "shared_expert.w2", d_.activation_dtype, {H, sh->intermediate_size});
+    expect_on_device(sh->w13, "shared_expert.w13", device_);
+    expect_on_device(sh->w2, "shared_expert.w2", device_);
+    if (present(sh->gate)) {
+      expect(sh->gate, "shared_expert.gate", d_.activation_dtype, {H});
+      expect_on_device(sh->gate, "shared_expert.gate", device_);
+    }
+  }
+  if (tokens == 0) return;
+
+  if (d_.routing_method == MOERT_ROUTING_CUSTOM) {
+    int64_t shp[2] = {tokens, K};
+    moert_tensor tw{at(L.topk_weights), {MOERT_DEVICE_CUDA, device_}, 2, kF32, shp, nullptr, 0};
+    moert_tensor ti{at(L.raw_ids), {MOERT_DEVICE_CUDA, device_}, 2, kI32, shp, nullptr, 0};
+    moert_error* err = d_.custom_routing(d_.custom_routing_context, &a.router_logits, K, &tw, &ti, a.stream);
+    if (err) {
+      // The error came from the host's function; report it without freeing
+      // an object that is not ours.
+      fail(MOERT_STATUS_INTERNAL, "custom_routing returned an error");
+    }
+    launch_map_ids(reinterpret_cast<const int32_t*>(at(L.raw_ids)), rp, st);
+  } else {
+    launch_routing(rp, st);
+  }
+
+  // ---- sort by expert
+  SortBuffers sb{reinterpret_cast<int32_t*>(at(L.offsets)),     reinterpret_cast<int32_t*>(at(L.sorted_slot)),
+                 reinterpret_cast<int32_t*>(at(L.active)),      reinterpret_cast<int32_t*>(at(L.active_count)),
+                 reinterpret_cast<int32_t*>(at(L.tile_expert)), reinterpret_cast<int32_t*>(at(L.tile_row0)),
+                 reinterpret_cast<int32_t*>(at(L.tile_count))};
+  // Decode path (GEMV) when experts see few rows on average; tensor cores
+  // otherwise, with 128-row tiles once experts average that many rows.
+  const bool decode = S <= decode_rows_ * E;
+  const int tile_rows = forced_tile_rows_ ? forced_tile_rows_ : (S >= 128 * E ? 128 : 64);
+  launch_sort_align(rp.local_ids, S, static_cast<int>(E), tile_rows, sb, st);
+
+  const bool aq = d_.activation_quant == MOERT_ACT_QUANT_FP8_PER_TOKEN;
+  const T* x = static_cast<const T*>(data_ptr(a.hidden_states));
+  const T* x_in = x;
+  if (aq) {
+    launch_quantize_rows_fp8<T>(x, reinterpret_cast<T*>(at(L.xq)), reinterpret_cast<float*>(at(L.xs)), tokens, H,
+                                nullptr, st);
+    x_in = reinterpret_cast<const T*>(at(L.xq));
+  }
+
+  const int64_t max_groups = std::min<int64_t>(E, S);
+  const int64_t max_tiles = max_row_tiles(S, E, tile_rows);
+  auto run_grouped = [&](const GemmParams& p, WeightFormat wf) {
+    if (decode) launch_grouped_gemv<T>(p, wf, max_groups, st);
+    else launch_grouped_mma<T>(p, wf, tile_rows, mma_bk_, max_tiles, st);
+  };
+
+  GemmParams g1{};
+  g1.a = x_in;
+  g1.lda = H;
+  g1.a_index = sb.sorted_slot;
+  g1.a_index_div = K;
+  g1.a_scale = aq ? reinterpret_cast<const float*>(at(L.xs)) : nullptr;
+  g1.b = w13_.get();
+  const size_t rb13 = wf_ == WeightFormat::kDense ? 2 * H : wf_ == WeightFormat::kFp8 ? H : H / 2;
+  g1.b_expert_bytes = rows13_ * rb13;
+  g1.w_scale = s13_.as<float>();
+  g1.w_scale_kb = scale_kb13_;
+  g1.mx_scale = mx13_.as<uint8_t>();
+  g1.bias = d_.has_bias ? b13_.as<float>() : nullptr;
+  g1.n = static_cast<int32_t>(rows13_);
+  g1.k = static_cast<int32_t>(H);
+  g1.expert_offsets = sb.offsets;
+  g1.active_experts = sb.active;
+  g1.active_count = sb.active_count;
+  g1.tile_expert = sb.tile_expert;
+  g1.tile_row0 = sb.tile_row0;
+  g1.tile_count = sb.tile_count;
+  g1.c = at(L.inter);
+  g1.ldc = I;
+  g1.epi = gated_ ? Epilogue::kActPairs : Epilogue::kActSingle;
+  g1.act = d_.activation;
+  g1.alpha = d_.swiglu_alpha;
+  g1.limit = d_.swiglu_limit;
+  run_grouped(g1, wf_);
+
+  GemmParams g2 = g1;
+  g2.a = at(L.inter);
+  g2.lda = I;
+  g2.a_index = nullptr;
+  g2.a_index_div = 1;
+  g2.a_scale = nullptr;  // the intermediate is not fp8-quantized (docs/semantics.md)
+  g2.b = w2_.get();
+  const size_t rb2 = wf_ == WeightFormat::kDense ? 2 * I : wf_ == WeightFormat::kFp8 ? I : I / 2;
+  g2.b_expert_bytes = H * rb2;
+  g2.w_scale = s2_.as<float>();
+  g2.w_scale_kb = scale_kb2_;
+  g2.mx_scale = mx2_.as<uint8_t>();
+  g2.bias = d_.has_bias ? b2_.as<float>() : nullptr;
+  g2.n = static_cast<int32_t>(H);
+  g2.k = static_cast<int32_t>(I);
+  g2.c = at(L.y);
+  g2.ldc = H;
+  g2.c_index = sb.sorted_slot;
+  g2.epi = Epilogue::kStore;
+  run_grouped(g2, wf_);
+
+  CombineParams cp{};
+  cp.y = at(L.y);
+  cp.weights = rp.topk_weights;
+  cp.local_ids = rp.local_ids;
+  cp.top_k = K;
+  cp.hidden = H;
+  cp.x = x;
+  cp.out = data_ptr(a.output);
+  if (!sh) {
+    cp.t0 = 0;
+    cp.t1 = tokens;
+    launch_combine<T>(cp, st);
+    return;
+  }
+
+  // ---- shared expert, in token chunks that fit the workspace region
+  const int64_t Is = sh->intermediate_size;
+  const bool sgated = gated_act(sh->activation);
+  const int64_t Rs = sgated ? 2 * Is : Is;
+  const int64_t per_token = 2 * (Rs + Is + H);
+  const int64_t chunk = std::min<int64_t>(tokens, static_cast<int64_t>(L.shared_bytes) / per_token);
+  invalid_if(chunk < 1, "shared_expert.intermediate_size " + std::to_string(Is) + " too large for the workspace");
+  T* sh_h = reinterpret_cast<T*>(at(L.shared));
+  T* sh_a = sh_h + chunk * Rs;
+  T* sh_o = sh_a + chunk * Is;
+  cp.shared_gate = present(sh->gate) ? data_ptr(sh->gate) : nullptr;
+  for (int64_t t0 = 0; t0 < tokens; t0 += chunk) {
+    const int64_t tc = std::min(chunk, tokens - t0);
+    GemmParams s1{};
+    s1.a = x + t0 * H;
+    s1.lda = H;
+    s1.a_index_div = 1;
+    s1.b = data_ptr(sh->w13);
+    s1.b_expert_bytes = 0;
+    s1.n = static_cast<int32_t>(Rs);
+    s1.k = static_cast<int32_t>(H);
+    s1.m = static_cast<int32_t>(tc);
+    s1.c = sh_h;
+    s1.ldc = Rs;
+    s1.epi = Epilogue::kStore;
+    GemmParams s2 = s1;
+    s2.a = sh_a;
+    s2.lda = Is;
+    s2.b = data_ptr(sh->w2);
+    s2.n = static_cast<int32_t>(H);
+    s2.k = static_cast<int32_t>(Is);
+    s2.c = sh_o;
+    s2.ldc = H;
+    const bool small = tc <= 8;
+    const int srows = tc >= 512 ? 128 : 64;
+    if (small) launch_grouped_gemv<T>(s1, WeightFormat::kDense, 1, st);
+    else launch_grouped_mma<T>(s1, WeightFormat::kDense, srows, mma_bk_, ceil_div(tc, srows), st);
+    launch_activation<T>(sh_h, sh_a, tc, Is, sh->activation, 0.f, 0.f, st);
+    if (small) launch_grouped_gemv<T>(s2, WeightFormat::kDense, 1, st);
+    else launch_grouped_mma<T>(s2, WeightFormat::kDense, srows, mma_bk_, ceil_div(tc, srows), st);
+    cp.t0 = t0;
+    cp.t1 = t0 + tc;
+    cp.shared_out = sh_o;
+    launch_combine<T>(cp, st);
+  }
+}
+
+}  // namespace moert_cuda

@@ -1,0 +1,65 @@
+// The "cuda" runner: one MoE layer on one NVIDIA GPU, routing included.
+// Owns the repacked weights; a forward only enqueues kernels on the caller's
+// stream (no allocation, no host synchronization, graph-capturable).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "moert/moert_plugin.h"
+
+#include "../../kernels/cuda/common.cuh"
+
+namespace moert_cuda {
+
+// Empty string when this runner can run `layer`, else the reason.
+std::string unsupported_reason(const moert_layer_desc& layer);
+
+// Owning device allocation.
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  ~DeviceBuffer();
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  void reset(size_t bytes);
+  void* get() const { return ptr_; }
+  template <class U> U* as() const { return static_cast<U*>(ptr_); }
+
+ private:
+  void* ptr_ = nullptr;
+};
+
+// Byte offsets of the workspace regions for a given max token count.
+struct WorkspaceLayout {
+  size_t topk_weights, local_ids, raw_ids, offsets, active, active_count, tile_expert, tile_row0, tile_count,
+      sorted_slot, xq, xs, inter, y, shared, shared_bytes, total;
+};
+
+class CudaRunner {
+ public:
+  CudaRunner(const moert_layer_desc& layer, int32_t device_id);
+  size_t workspace_size(int64_t max_tokens) const { return layout(max_tokens).total; }
+  void set_weights(const moert_expert_weights& w);
+  void forward(const moert_forward_args& args);
+
+ private:
+  WorkspaceLayout layout(int64_t max_tokens) const;
+  template <class T> void forward_typed(const moert_forward_args& args, int64_t tokens);
+
+  moert_layer_desc d_;
+  int32_t device_;
+  bool gated_;
+  int64_t rows13_;  // 2I or I
+  WeightFormat wf_ = WeightFormat::kDense;
+  int32_t scale_kb13_ = 1, scale_kb2_ = 1;
+  bool weights_set_ = false;
+  bool bf16_;
+  double decode_rows_ = 1.5;   // option cuda.decode_rows_per_expert
+  int forced_tile_rows_ = 0;   // option cuda.mma_tile_rows (0 = auto)
+  int mma_bk_ = 64;            // option cuda.mma_bk (dense weights; quantized use 32)
+  DeviceBuffer w13_, w2_, s13_, s2_, mx13_, mx2_, b13_, b2_, corr_bias_, expert_map_;
+};
+
+}  // namespace moert_cuda

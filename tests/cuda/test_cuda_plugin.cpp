@@ -1,0 +1,318 @@
+// Numerics and contract tests of libmoert-cuda.so through its C ABI, against
+// the float64 reference of cuda_test_support. GPU tests skip with the
+// probe's reason when no usable GPU is present.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "cuda_harness.h"
+#include "cuda_test_support.h"
+
+using namespace cudatest;
+
+#define REQUIRE_GPU()                                                        \
+  do {                                                                       \
+    if (!plugin().usable) GTEST_SKIP() << "CUDA plugin: " << plugin().reason; \
+  } while (0)
+
+namespace {
+
+double bound_for(const Case& c) {
+  if (c.quant == MOERT_QUANT_NONE) return c.bf16 ? 1e-2 : 3e-3;
+  return 3e-2;  // fp8 / MXFP4: weights round to the activation dtype in the load path
+}
+
+// Runs one forward of T tokens and returns the relative error.
+double run_case(const Case& c, int64_t T, uint64_t seed, bool weights_on_device = false) {
+  const HostWeights w = make_weights(c, seed);
+  Harness h(c, w, weights_on_device);
+  const auto x = random_act(c, T * c.H, seed + 1);
+  const auto lg = random_logits(T * c.E, seed + 2);
+  h.set_inputs(x, lg, T);
+  h.forward();
+  const auto got = h.output();
+  const auto ref = reference(c, w, x, lg, T, nullptr, nullptr);
+  return rel_err(ref, got);
+}
+
+}  // namespace
+
+TEST(CudaPlugin, ProbeAnswersWithoutCrashing) {
+  const Plugin& p = plugin();
+  ASSERT_NE(p.api, nullptr) << p.reason;
+  EXPECT_STREQ(p.api->name, "cuda");
+  EXPECT_EQ(p.api->abi_major, (uint32_t)MOERT_ABI_MAJOR);
+  char why[256] = {0};
+  const int32_t usable = p.api->probe(why, sizeof why);
+  if (!usable) EXPECT_EQ(std::string(why).rfind("not usable", 0), 0u) << why;
+  ASSERT_TRUE(MOERT_HAS_FIELD(p.api, moert_plugin_api, graph_destroy));
+  EXPECT_NE(p.api->graph_capture_begin, nullptr);
+  EXPECT_NE(p.api->event_elapsed_ms, nullptr);
+}
+
+TEST(CudaPlugin, CanImplementSaysWhy) {
+  const Plugin& p = plugin();
+  ASSERT_NE(p.api, nullptr) << p.reason;
+  Case c;
+  moert_layer_desc d = make_desc(c);
+  d.activation_dtype = {MOERT_DTYPE_FLOAT, 32, 1};
+  d.weight_dtype = d.activation_dtype;
+  moert_error* e = p.api->runners[0]->can_implement(&d);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(p.api->error_code(e), MOERT_STATUS_UNIMPLEMENTED);
+  EXPECT_NE(std::string(p.api->error_message(e)).find("activation_dtype"), std::string::npos);
+  p.api->error_destroy(e);
+  d = make_desc(c);
+  EXPECT_EQ(p.api->runners[0]->can_implement(&d), nullptr);
+}
+
+struct NumericsCase {
+  const char* name;
+  Case c;
+  int64_t T;
+};
+
+class CudaNumerics : public ::testing::TestWithParam<NumericsCase> {};
+
+TEST_P(CudaNumerics, MatchesFloat64Reference) {
+  REQUIRE_GPU();
+  const NumericsCase& nc = GetParam();
+  const double err = run_case(nc.c, nc.T, 1234);
+  RecordProperty("rel_err", std::to_string(err));
+  std::printf("[ numerics ] %-28s T=%-4lld rel_err %.3e (bound %.0e)\n", nc.name, (long long)nc.T, err,
+              bound_for(nc.c));
+  EXPECT_LT(err, bound_for(nc.c)) << nc.name;
+}
+
+static std::vector<NumericsCase> numerics_cases() {
+  std::vector<NumericsCase> v;
+  auto add = [&](const char* n, Case c, std::vector<int64_t> Ts) {
+    for (int64_t T : Ts) v.push_back({n, c, T});
+  };
+  Case base;  // bf16 softmax top-2 renormalized, silu_and_mul
+  base.max_tokens = 300;
+  add("bf16_softmax_silu", base, {1, 5, 37, 300});  // 1..37 decode path, 300 tensor cores
+  Case f16 = base;
+  f16.bf16 = false;
+  f16.act = MOERT_ACT_GELU_AND_MUL;
+  add("f16_gelu", f16, {3, 300});
+  Case grp = base;
+  grp.E = 16; grp.K = 4; grp.routing = MOERT_ROUTING_GROUPED_TOPK; grp.scoring = MOERT_SCORING_SIGMOID;
+  grp.groups = 4; grp.topk_group = 2; grp.corr_bias = true; grp.scaling = 2.5f;
+  add("grouped_sigmoid_bias", grp, {7, 200});
+  Case nomul = base;
+  nomul.act = MOERT_ACT_RELU2;
+  nomul.renorm = false;
+  add("relu2_no_renorm", nomul, {4, 300});
+  Case gt = base;
+  gt.act = MOERT_ACT_GELU_TANH_AND_MUL;
+  add("gelu_tanh", gt, {9});
+  Case fp8t = base;
+  fp8t.H = 256; fp8t.I = 192; fp8t.quant = MOERT_QUANT_FP8_PER_TENSOR; fp8t.act_quant = MOERT_ACT_QUANT_FP8_PER_TOKEN;
+  add("fp8_tensor_w8a8", fp8t, {2, 300});
+  Case fp8c = fp8t;
+  fp8c.quant = MOERT_QUANT_FP8_PER_CHANNEL;
+  add("fp8_channel_w8a8", fp8c, {5, 300});
+  Case fp8b = fp8t;
+  fp8b.H = 384; fp8b.I = 320; fp8b.quant = MOERT_QUANT_FP8_BLOCK_128;
+  add("fp8_block128_w8a8", fp8b, {3, 300});
+  Case fp8bw = fp8b;
+  fp8bw.act_quant = MOERT_ACT_QUANT_NONE;
+  add("fp8_block128_w8a16", fp8bw, {3, 300});
+  Case mx = base;  // gpt-oss style
+  mx.H = 256; mx.I = 128; mx.E = 8; mx.K = 4;
+  mx.quant = MOERT_QUANT_MXFP4; mx.act = MOERT_ACT_SWIGLUOAI; mx.layout = MOERT_GATE_UP_INTERLEAVED; mx.bias = true;
+  add("mxfp4_gptoss", mx, {1, 6, 300});
+  Case mxf = mx;
+  mxf.bf16 = false;
+  add("mxfp4_gptoss_f16", mxf, {4, 300});
+  Case il = base;
+  il.layout = MOERT_GATE_UP_INTERLEAVED; il.bias = true;
+  add("bf16_interleaved_bias", il, {3, 300});
+  Case sh = base;
+  sh.shared = true; sh.shared_gate = true; sh.shared_I = 96;
+  add("shared_expert_gated", sh, {4, 300});
+  Case sh2 = base;
+  sh2.shared = true; sh2.shared_I = 512; sh2.shared_act = MOERT_ACT_GELU_AND_MUL;  // wider than routed: chunks
+  add("shared_expert_wide", sh2, {300});
+  Case t128 = base;  // >= 128 rows per expert: 128-row tensor-core tiles
+  t128.E = 4;
+  t128.max_tokens = 700;
+  add("bf16_tile128", t128, {700});
+  Case mx128 = mx;
+  mx128.options = {{"cuda.mma_tile_rows", "128"}};
+  add("mxfp4_forced_tile128", mx128, {300});
+  Case fp8b128 = fp8b;
+  fp8b128.options = {{"cuda.mma_tile_rows", "128"}};
+  add("fp8_block128_forced_tile128", fp8b128, {300});
+  Case gemv_all = base;  // the decode GEMV forced for many rows per expert
+  gemv_all.H = 2048; gemv_all.I = 256;  // K split over several warps
+  gemv_all.options = {{"cuda.decode_rows_per_expert", "1000"}};
+  add("bf16_forced_gemv_ksplit", gemv_all, {3, 40});
+  Case mxg = mx;
+  mxg.H = 4096;
+  mxg.options = {{"cuda.decode_rows_per_expert", "1000"}};
+  add("mxfp4_forced_gemv", mxg, {20});
+  Case bk64 = base;  // K % 64 == 0 in both GEMMs: the 64-deep k tiles
+  bk64.H = 256; bk64.I = 192; bk64.E = 4; bk64.max_tokens = 700;
+  add("bf16_bk64", bk64, {100, 700});
+  Case bk32 = bk64;
+  bk32.options = {{"cuda.mma_bk", "32"}};
+  add("bf16_bk32", bk32, {100, 700});
+  Case ep = base;  // EP rank 0 of 2: even experts are local
+  ep.num_local = 4;
+  ep.expert_map = {0, -1, 1, -1, 2, -1, 3, -1};
+  add("expert_map_rank0", ep, {6, 300});
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(All, CudaNumerics, ::testing::ValuesIn(numerics_cases()),
+                         [](const ::testing::TestParamInfo<NumericsCase>& i) {
+                           return std::string(i.param.name) + "_T" + std::to_string(i.param.T);
+                         });
+
+TEST(CudaPlugin, WeightsFromDeviceMemory) {
+  REQUIRE_GPU();
+  Case c;
+  c.max_tokens = 100;
+  c.quant = MOERT_QUANT_FP8_BLOCK_128;
+  c.H = 256;
+  c.I = 256;
+  EXPECT_LT(run_case(c, 100, 77, /*weights_on_device=*/true), 3e-2);
+}
+
+TEST(CudaPlugin, EplbMapsReplicasAndRecordsLoad) {
+  REQUIRE_GPU();
+  Case c;
+  c.E = 8; c.K = 3; c.redundant = 4; c.max_tokens = 128;
+  // physical 0..11; rank 0 holds the even physical experts.
+  c.num_local = 6;
+  c.expert_map.assign(12, -1);
+  for (int p = 0; p < 12; p += 2) c.expert_map[p] = p / 2;
+  EplbHost e;
+  e.R = 2;
+  e.l2p.assign(16, -1);
+  e.count.assign(8, 1);
+  for (int l = 0; l < 8; ++l) e.l2p[l * 2] = l;
+  for (int l = 0; l < 4; ++l) { e.l2p[l * 2 + 1] = 8 + l; e.count[l] = 2; }
+  for (int64_t T : {5, 128}) {
+    const HostWeights w = make_weights(c, 99);
+    Harness h(c, w);
+    h.set_eplb(e);
+    const auto x = random_act(c, T * c.H, 5);
+    const auto lg = random_logits(T * c.E, 6);
+    h.set_inputs(x, lg, T);
+    h.forward();
+    const auto got = h.output();
+    std::vector<int64_t> ref_load;
+    const auto ref = reference(c, w, x, lg, T, &e, &ref_load);
+    EXPECT_LT(rel_err(ref, got), 1e-2) << "T=" << T;
+    EXPECT_EQ(h.expert_load(), ref_load) << "T=" << T;
+  }
+}
+
+TEST(CudaPlugin, CustomRouting) {
+  REQUIRE_GPU();
+  Case c;
+  c.routing = MOERT_ROUTING_CUSTOM;
+  c.scaling = 1.5f;
+  c.max_tokens = 80;
+  const int64_t T = 80;
+  const HostWeights w = make_weights(c, 3);
+  Harness h(c, w);
+  for (int64_t i = 0; i < T * c.K; ++i) {
+    h.custom_ids.push_back(static_cast<int32_t>((i * 5 + i / 3) % c.E));
+    h.custom_w.push_back(0.25f + 0.01f * static_cast<float>(i % 7));
+  }
+  const auto x = random_act(c, T * c.H, 8);
+  const auto lg = random_logits(T * c.E, 9);
+  h.set_inputs(x, lg, T);
+  h.forward();
+  const auto got = h.output();
+  const auto ref = reference(c, w, x, lg, T, nullptr, nullptr, &h.custom_ids, &h.custom_w);
+  EXPECT_LT(rel_err(ref, got), 1e-2);
+}
+
+TEST(CudaPlugin, ZeroTokens) {
+  REQUIRE_GPU();
+  Case c;
+  const HostWeights w = make_weights(c, 4);
+  Harness h(c, w);
+  h.set_inputs({}, {}, 0);
+  h.forward();
+  h.sync();
+}
+
+TEST(CudaPlugin, GraphCaptureReplaysWithNewInputs) {
+  REQUIRE_GPU();
+  const auto* api = plugin().api;
+  for (int64_t T : {3, 200}) {  // decode and tensor-core paths
+    Case c;
+    c.max_tokens = 256;
+    c.shared = true;
+    const HostWeights w = make_weights(c, 11);
+    Harness h(c, w);
+    auto x = random_act(c, T * c.H, 12);
+    auto lg = random_logits(T * c.E, 13);
+    h.set_inputs(x, lg, T);
+    ok(api->graph_capture_begin(0, h.stream()), "capture begin");
+    h.forward();
+    void* graph = nullptr;
+    ok(api->graph_capture_end(0, h.stream(), &graph), "capture end");
+    for (uint64_t round = 0; round < 2; ++round) {
+      x = random_act(c, T * c.H, 100 + round);
+      lg = random_logits(T * c.E, 200 + round);
+      h.set_inputs(x, lg, T);  // same buffers, new contents, poisoned output
+      ok(api->graph_launch(0, graph, h.stream()), "graph launch");
+      const auto got = h.output();
+      const auto ref = reference(c, w, x, lg, T, nullptr, nullptr);
+      EXPECT_LT(rel_err(ref, got), 1e-2) << "T=" << T << " round " << round;
+    }
+    ok(api->graph_destroy(0, graph), "graph destroy");
+  }
+}
+
+TEST(CudaPlugin, EventsTimeAForward) {
+  REQUIRE_GPU();
+  const auto* api = plugin().api;
+  Case c;
+  const HostWeights w = make_weights(c, 21);
+  Harness h(c, w);
+  h.set_inputs(random_act(c, 16 * c.H, 22), random_logits(16 * c.E, 23), 16);
+  void *a = nullptr, *b = nullptr;
+  ok(api->event_create(0, &a), "event");
+  ok(api->event_create(0, &b), "event");
+  ok(api->event_record(0, a, h.stream()), "record");
+  h.forward();
+  ok(api->event_record(0, b, h.stream()), "record");
+  float ms = -1;
+  ok(api->event_elapsed_ms(0, a, b, &ms), "elapsed");
+  EXPECT_GT(ms, 0.f);
+  ok(api->event_destroy(0, a), "destroy");
+  ok(api->event_destroy(0, b), "destroy");
+}
+
+TEST(CudaPlugin, BadInputIsAnErrorNotACrash) {
+  REQUIRE_GPU();
+  const auto* api = plugin().api;
+  Case c;
+  const HostWeights w = make_weights(c, 31);
+  Harness h(c, w);
+  h.set_inputs(random_act(c, 4 * c.H, 32), random_logits(4 * c.E, 33), 4);
+  moert_forward_args bad = h.args();
+  bad.hidden_states.dtype = {MOERT_DTYPE_FLOAT, 32, 1};
+  moert_error* e = h.ops()->forward(h.runner(), &bad);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(api->error_code(e), MOERT_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(api->error_message(e)).find("hidden_states"), std::string::npos) << api->error_message(e);
+  api->error_destroy(e);
+  bad = h.args();
+  int64_t small_ws[1] = {16};  // too small
+  bad.workspace.shape = small_ws;
+  e = h.ops()->forward(h.runner(), &bad);
+  ASSERT_NE(e, nullptr);
+  EXPECT_NE(std::string(api->error_message(e)).find("workspace"), std::string::npos);
+  api->error_destroy(e);
+}
