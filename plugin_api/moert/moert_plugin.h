@@ -196,6 +196,11 @@ struct moert_layer_desc;
  * device and stream. Inputs are borrowed for the call; the function writes
  * topk_weights [T, top_k] f32 and topk_ids [T, top_k] int32 (global logical
  * expert ids), both allocated by the caller.
+ * Returns NULL on success. Any non-NULL return means failure and stays owned
+ * by the function's author (the host that set it): the runner never reads or
+ * frees it; it fails the forward with MOERT_STATUS_INVALID_ARGUMENT and a
+ * message saying the custom routing function failed. The host keeps the
+ * details (e.g. in `context`) and frees its own object.
  */
 typedef moert_error* (*moert_custom_routing_fn)(void* context, const moert_tensor* router_logits,
                                                 int32_t top_k, moert_tensor* topk_weights,

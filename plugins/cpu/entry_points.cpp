@@ -47,9 +47,8 @@ void CpuMoe::forward(const moert_forward_args* a) {
     moert_tensor it{b.ids, {MOERT_DEVICE_CPU, 0}, 2, kI32, kshape, nullptr, 0};
     moert_error* err = D.custom_routing(D.custom_routing_context, &lt, static_cast<int32_t>(k), &wt, &it, nullptr);
     if (err) {
-      std::string msg = moert::plugin::error_message(err);
-      moert::plugin::error_destroy(err);  // created by the host's routing fn with the same protocol
-      throw StatusError(MOERT_STATUS_INVALID_ARGUMENT, "custom_routing failed: " + msg);
+      // Opaque and owned by the function's author (moert_plugin.h): not read, not freed.
+      throw StatusError(MOERT_STATUS_INVALID_ARGUMENT, "custom routing function failed");
     }
   } else {
     RoutingParams rp{static_cast<int32_t>(E), static_cast<int32_t>(k), D.routing_method == MOERT_ROUTING_GROUPED_TOPK,

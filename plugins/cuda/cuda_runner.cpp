@@ -426,9 +426,8 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
     moert_tensor ti{at(L.raw_ids), {MOERT_DEVICE_CUDA, device_}, 2, kI32, shp, nullptr, 0};
     moert_error* err = d_.custom_routing(d_.custom_routing_context, &a.router_logits, K, &tw, &ti, a.stream);
     if (err) {
-      // The error came from the host's function; report it without freeing
-      // an object that is not ours.
-      fail(MOERT_STATUS_INTERNAL, "custom_routing returned an error");
+      // Opaque and owned by the function's author (moert_plugin.h): not read, not freed.
+      fail(MOERT_STATUS_INVALID_ARGUMENT, "custom routing function failed");
     }
     launch_map_ids(reinterpret_cast<const int32_t*>(at(L.raw_ids)), rp, st);
   } else {

@@ -153,8 +153,13 @@ TEST(Routing, Bf16AndF16LogitsAreAccepted) {
   }
 }
 
+// The host owns the error objects its routing function returns (moert_plugin.h):
+// it keeps the last one here and frees it itself.
+moert_error* g_last_routing_error = nullptr;
 moert_error* failing_routing(void*, const moert_tensor*, int32_t, moert_tensor*, moert_tensor*, moert_stream) {
-  return moert::plugin::make_error(MOERT_STATUS_INVALID_ARGUMENT, "my router is out of order");
+  moert::plugin::error_destroy(g_last_routing_error);
+  g_last_routing_error = moert::plugin::make_error(MOERT_STATUS_INVALID_ARGUMENT, "my router is out of order");
+  return g_last_routing_error;
 }
 moert_error* bad_ids_routing(void*, const moert_tensor* l, int32_t k, moert_tensor* w, moert_tensor* ids, moert_stream) {
   for (int64_t i = 0; i < l->shape[0] * k; ++i) {
@@ -171,7 +176,10 @@ TEST(Routing, CustomRoutingErrorsAreReported) {
   Case c = make_case(p, 2);
   RunResult r = run_default(c);
   EXPECT_EQ(r.code, MOERT_STATUS_INVALID_ARGUMENT);
-  EXPECT_NE(r.error.find("my router is out of order"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("custom routing function failed"), std::string::npos) << r.error;
+  // The runner neither read nor freed the host's error object.
+  ASSERT_NE(g_last_routing_error, nullptr);
+  EXPECT_EQ(std::string(moert::plugin::error_message(g_last_routing_error)), "my router is out of order");
   c.desc.custom_routing = bad_ids_routing;
   r = run_default(c);
   EXPECT_NE(r.error.find("topk_ids[token 1, slot 1]=99"), std::string::npos) << r.error;
@@ -183,6 +191,8 @@ TEST(Routing, CustomRoutingErrorsAreReported) {
   c.desc.struct_size = offsetof(moert_layer_desc, custom_routing);
   r = run_default(c);
   EXPECT_NE(r.error.find("ABI 1.1"), std::string::npos) << r.error;
+  moert::plugin::error_destroy(g_last_routing_error);
+  g_last_routing_error = nullptr;
 }
 
 TEST(Routing, InvalidGroupedConfigIsRejected) {

@@ -164,10 +164,10 @@ TEST(Registry, NothingFitsListsAllReasons) {
 
 TEST(Registry, DuplicatePluginNameFirstFoundWins) {
   REQUIRE_TEST_PLUGIN("good");
-  REQUIRE_TEST_PLUGIN("duplicate");
+  REQUIRE_TEST_PLUGIN("twin");
   TempDir a("a"), b("b");
-  // test-duplicate calls itself "test-good".
-  const std::string dup = a.copy_in(test_plugin("duplicate"), "libmoert-test-duplicate.so");
+  // test-twin calls itself "test-good".
+  const std::string dup = a.copy_in(test_plugin("twin"), "libmoert-test-twin.so");
   const std::string good = b.copy_in(test_plugin("good"), "libmoert-test-good.so");
   for (bool dup_first : {true, false}) {
     SCOPED_TRACE(dup_first ? "duplicate first" : "good first");
@@ -190,10 +190,10 @@ TEST(Registry, DuplicatePluginNameFirstFoundWins) {
 
 TEST(Registry, EnvPathComesAfterPluginDirs) {
   REQUIRE_TEST_PLUGIN("good");
-  REQUIRE_TEST_PLUGIN("duplicate");
+  REQUIRE_TEST_PLUGIN("twin");
   TempDir a("env_a"), b("env_b");
   const std::string good = a.copy_in(test_plugin("good"), "libmoert-test-good.so");
-  const std::string dup = b.copy_in(test_plugin("duplicate"), "libmoert-test-duplicate.so");
+  const std::string dup = b.copy_in(test_plugin("twin"), "libmoert-test-twin.so");
   Registry r;
   RegistryOptions o = no_search();
   o.use_env = true;
@@ -225,9 +225,9 @@ TEST(Registry, EveryTestPluginKeepsItsReason) {
   EXPECT_EQ(kinds["libmoert-test-unusable.so"], RejectKind::kProbeUnusable);
   EXPECT_EQ(kinds["libmoert-test-init-fails.so"], RejectKind::kInitFailed);
   EXPECT_EQ(kinds["libmoert-test-v1_0.so"], RejectKind::kNone);
-  // Name order: test-duplicate (named "test-good") is found before test-good.
-  EXPECT_EQ(kinds["libmoert-test-duplicate.so"], RejectKind::kNone);
-  EXPECT_EQ(kinds["libmoert-test-good.so"], RejectKind::kDuplicateName);
+  // Name order: test-good is found first; test-twin (also named "test-good") is the duplicate.
+  EXPECT_EQ(kinds["libmoert-test-good.so"], RejectKind::kNone);
+  EXPECT_EQ(kinds["libmoert-test-twin.so"], RejectKind::kDuplicateName);
   for (const auto& p : r.plugins())
     if (!p->loaded()) EXPECT_TRUE(contains(p->reason, p->path + ": ")) << p->reason;
   r.shutdown();

@@ -52,11 +52,13 @@ void RunnerInstance::forward(const moert_forward_args& in) {
     args.workspace.byte_offset = 0;
   }
   if (args.stream == nullptr) args.stream = stream_;
-  check(api_, ops_->forward(runner_, &args), "runner '" + name_ + "' forward");
+  // The context string is built only on failure: the forward path must not allocate.
+  if (moert_error* err = ops_->forward(runner_, &args)) check(api_, err, "runner '" + name_ + "' forward");
 }
 
 void RunnerInstance::synchronize() {
-  check(api_, api_->stream_synchronize(device_id_, stream_), "runner '" + name_ + "' stream_synchronize");
+  if (moert_error* err = api_->stream_synchronize(device_id_, stream_))
+    check(api_, err, "runner '" + name_ + "' stream_synchronize");
 }
 
 void* RunnerInstance::alloc(size_t bytes) {

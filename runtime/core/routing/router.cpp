@@ -119,12 +119,10 @@ void Router::route_custom(const moert_tensor& logits, int64_t T, float* w, int32
   }
   moert_error* err = layer_.custom_routing(layer_.custom_routing_context, &logits, K, &tw, &ti, nullptr);
   if (err != nullptr) {
-    // Errors from a host callback are made with moert::plugin::make_error in
-    // this same binary, so the object layout is ours to read and free.
-    const int32_t code = err->code;
-    std::string msg = err->message;
-    plugin::error_destroy(err);
-    throw Error(static_cast<moert_status>(code), "custom routing function failed: " + msg);
+    // The error object belongs to the function's author (moert_plugin.h):
+    // opaque here, neither read nor freed.
+    throw Error(MOERT_STATUS_INVALID_ARGUMENT,
+                "custom routing function failed (its error object stays with the function's owner)");
   }
   for (int64_t t = 0; t < T; ++t)
     for (int32_t k = 0; k < K; ++k) {

@@ -1,4 +1,4 @@
-/* libmoert-test-duplicate.so: a valid plugin that calls itself "test-good",
+/* libmoert-test-twin.so: a valid plugin that calls itself "test-good",
  * the name of libmoert-test-good.so. Loaded alone it is fine; next to
  * test-good the registry rejects one of them as a duplicate name and names
  * both files. */
