@@ -144,6 +144,14 @@ std::string unsupported_reason(const moert_layer_desc& l) {
   if (nl < 1 || nl > 4096) return "num_local_experts must be in [1, 4096]";
   const int32_t redundant = MOERT_HAS_FIELD(&l, moert_layer_desc, num_redundant_experts) ? l.num_redundant_experts : 0;
   if (!l.expert_map && nl != l.num_experts + redundant) return "without an expert_map, num_local_experts must equal the physical expert count";
+  if (l.ep_size < 1 || l.ep_rank < 0 || l.ep_rank >= l.ep_size)
+    return "ep_rank " + std::to_string(l.ep_rank) + " must be in [0, ep_size=" + std::to_string(l.ep_size) + ")";
+  if (l.expert_map) {
+    for (int64_t i = 0; i < int64_t(l.num_experts) + redundant; ++i)
+      if (l.expert_map[i] < -1 || l.expert_map[i] >= nl)
+        return "expert_map[" + std::to_string(i) + "] = " + std::to_string(l.expert_map[i]) +
+               " outside [-1, num_local_experts=" + std::to_string(nl) + ")";
+  }
   switch (l.quant_scheme) {
     case MOERT_QUANT_NONE:
       if (l.weight_dtype.code != l.activation_dtype.code || l.weight_dtype.bits != l.activation_dtype.bits)
@@ -177,7 +185,7 @@ std::string unsupported_reason(const moert_layer_desc& l) {
   } else if (l.routing_method != MOERT_ROUTING_TOPK) {
     return "unknown routing method";
   }
-  if (l.max_num_tokens < 0) return "max_num_tokens < 0";
+  if (l.max_num_tokens < 1) return "max_num_tokens must be >= 1, got " + std::to_string(l.max_num_tokens);
   return "";
 }
 
