@@ -7,6 +7,7 @@ namespace {
 template <class T>
 __global__ void activation_kernel(const T* __restrict__ h, T* __restrict__ out, int64_t rows, int64_t inter,
                                   int act, float alpha, float limit) {
+  pdl_begin();
   const int64_t total = rows * inter;
   const bool gated = act <= kSwigluOai;
   for (int64_t idx = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; idx < total;
@@ -31,7 +32,7 @@ void launch_activation(const T* h, T* out, int64_t rows, int64_t inter, int act,
   const int64_t total = rows * inter;
   if (total <= 0) return;
   const unsigned blocks = static_cast<unsigned>(std::min<int64_t>((total + 255) / 256, 65535));
-  activation_kernel<T><<<blocks, 256, 0, stream>>>(h, out, rows, inter, act, alpha, limit);
+  launch_pdl(true, activation_kernel<T>, blocks, 256, 0, stream, "activation", h, out, rows, inter, act, alpha, limit);
   MOERT_CUDA_LAUNCH_CHECK("activation");
 }
 

@@ -6,6 +6,7 @@ namespace {
 
 template <class T>
 __global__ void combine_kernel(const CombineParams p) {
+  pdl_begin();
   const int64_t t = p.t0 + blockIdx.x;
   const int64_t H = p.hidden;
   float gate = 1.f;
@@ -68,7 +69,7 @@ template <class T>
 void launch_combine(const CombineParams& p, cudaStream_t stream) {
   const int64_t rows = p.t1 - p.t0;
   if (rows <= 0) return;
-  combine_kernel<T><<<static_cast<unsigned>(rows), 256, 0, stream>>>(p);
+  launch_pdl(true, combine_kernel<T>, static_cast<unsigned>(rows), 256, 0, stream, "combine", p);
   MOERT_CUDA_LAUNCH_CHECK("combine");
 }
 

@@ -7,9 +7,12 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace moert_cuda {
 
@@ -58,5 +61,71 @@ template <> __device__ __forceinline__ float2 unpack2<__half>(uint32_t v) {
 }
 
 inline unsigned ceil_div(long long a, long long b) { return static_cast<unsigned>((a + b - 1) / b); }
+
+// ---- Programmatic dependent launch (PDL, sm_90).
+// Every forward kernel starts with pdl_wait() (griddepcontrol.wait: returns
+// once the previous kernel in the stream has completed and its memory is
+// visible; a no-op when the kernel was launched without the PDL attribute),
+// then pdl_trigger() (lets the next kernel's blocks be scheduled while this
+// one still runs; they block in their own pdl_wait()). So stream order is
+// kept, and only the launch latency between kernels is hidden. No memory
+// access may come before pdl_wait().
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void pdl_trigger() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void pdl_begin() {
+  pdl_wait();
+  pdl_trigger();
+}
+
+// PDL only on compute capability 9.0 exactly: the sm_90a machine code holds
+// the griddepcontrol instructions; the compute_80 PTX (JIT on other GPUs) has
+// none, so the attribute must not be set there. MOERT_CUDA_PDL=0 turns it off.
+inline bool pdl_enabled() {
+  static const bool env_off = [] {
+    const char* e = std::getenv("MOERT_CUDA_PDL");
+    return e && e[0] == '0';
+  }();
+  if (env_off) return false;
+  static std::atomic<signed char> cache[64];  // 0 unknown, 1 yes, -1 no
+  int dev = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess) return false;
+  if (dev >= 0 && dev < 64) {
+    const signed char c = cache[dev].load(std::memory_order_relaxed);
+    if (c) return c > 0;
+  }
+  int major = 0, minor = 0;
+  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev) != cudaSuccess)
+    return false;
+  const bool ok = major == 9 && minor == 0;
+  if (dev >= 0 && dev < 64) cache[dev].store(ok ? 1 : -1, std::memory_order_relaxed);
+  return ok;
+}
+
+// Launch with the PDL attribute (when pdl and pdl_enabled()); the kernel must
+// begin with pdl_begin()/pdl_wait().
+template <class... KArgs, class... Args>
+inline void launch_pdl(bool pdl, void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                       const char* what, Args&&... args) {
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = grid;
+  cfg.blockDim = block;
+  cfg.dynamicSmemBytes = smem;
+  cfg.stream = stream;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = pdl && pdl_enabled() ? 1 : 0;
+  cuda_check(cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...), what);
+}
 
 }  // namespace moert_cuda

@@ -8,6 +8,7 @@ template <class T>
 __global__ void quantize_rows_fp8_kernel(const T* x, T* q,  // may alias (in-place)
                                          float* __restrict__ scale, int64_t cols,
                                          const int32_t* __restrict__ rows_limit) {
+  pdl_begin();
   const int64_t row = blockIdx.x;
   if (rows_limit && row >= *rows_limit) return;
   const T* xr = x + row * cols;
@@ -39,7 +40,8 @@ template <class T>
 void launch_quantize_rows_fp8(const T* x, T* q, float* scale, int64_t rows, int64_t cols,
                               const int32_t* rows_limit, cudaStream_t stream) {
   if (rows <= 0) return;
-  quantize_rows_fp8_kernel<T><<<static_cast<unsigned>(rows), 256, 0, stream>>>(x, q, scale, cols, rows_limit);
+  launch_pdl(true, quantize_rows_fp8_kernel<T>, static_cast<unsigned>(rows), 256, 0, stream, "quantize_rows_fp8", x, q,
+             scale, cols, rows_limit);
   MOERT_CUDA_LAUNCH_CHECK("quantize_rows_fp8");
 }
 

@@ -200,6 +200,7 @@ constexpr size_t mma_smem_bytes() { return (size_t)stages_for<BK_>() * (BM_ + BN
 
 template <class T, WeightFormat WF, int BM_, int BK_>
 __global__ void __launch_bounds__(MMA_THREADS) grouped_mma_kernel(const GemmParams p) {
+  pdl_begin();
   static_assert(BK_ == 32 || (BK_ == 64 && WF == WeightFormat::kDense), "BK 64 only for dense weights");
   constexpr int BK = BK_, LDS = BK_ + 8, STAGES = stages_for<BK_>();
   constexpr int MI = BM_ / 32;                         // m16 fragments per warp
@@ -360,7 +361,7 @@ void launch_mma_variant(const GemmParams& p, int64_t max_tiles, cudaStream_t str
                                                        cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
   cuda_check(attr, "cudaFuncSetAttribute(grouped_mma)");
   const dim3 grid(ceil_div(p.n, BN), static_cast<unsigned>(max_tiles));
-  grouped_mma_kernel<T, WF, BM_, BK_><<<grid, MMA_THREADS, smem, stream>>>(p);
+  launch_pdl(true, grouped_mma_kernel<T, WF, BM_, BK_>, grid, MMA_THREADS, smem, stream, "grouped_mma", p);
 }
 
 // ---------------------------------------------------------------- decode GEMV
@@ -408,6 +409,7 @@ __device__ __forceinline__ void gemv_sub(const uint4& q0, const uint4& q1, float
 // expert; the weights are read once per group of up to 8 token rows.
 template <class T, WeightFormat WF>
 __global__ void __launch_bounds__(GEMV_WARPS * 32, WF == WeightFormat::kMxfp4 ? 2 : 3) grouped_gemv_kernel(const GemmParams p, const int wpp) {
+  pdl_begin();
   int expert;
   int32_t rb, re;
   if (p.expert_offsets) {
@@ -542,9 +544,9 @@ void launch_grouped_gemv(const GemmParams& p, WeightFormat wf, int64_t max_group
   const int pairs_per_block = GEMV_WARPS / wpp;
   const dim3 grid(ceil_div(p.n, 2 * pairs_per_block), static_cast<unsigned>(max_groups));
   switch (wf) {
-    case WeightFormat::kDense: grouped_gemv_kernel<T, WeightFormat::kDense><<<grid, GEMV_WARPS * 32, 0, stream>>>(p, wpp); break;
-    case WeightFormat::kFp8: grouped_gemv_kernel<T, WeightFormat::kFp8><<<grid, GEMV_WARPS * 32, 0, stream>>>(p, wpp); break;
-    case WeightFormat::kMxfp4: grouped_gemv_kernel<T, WeightFormat::kMxfp4><<<grid, GEMV_WARPS * 32, 0, stream>>>(p, wpp); break;
+    case WeightFormat::kDense: launch_pdl(true, grouped_gemv_kernel<T, WeightFormat::kDense>, grid, GEMV_WARPS * 32, 0, stream, "grouped_gemv", p, wpp); break;
+    case WeightFormat::kFp8: launch_pdl(true, grouped_gemv_kernel<T, WeightFormat::kFp8>, grid, GEMV_WARPS * 32, 0, stream, "grouped_gemv", p, wpp); break;
+    case WeightFormat::kMxfp4: launch_pdl(true, grouped_gemv_kernel<T, WeightFormat::kMxfp4>, grid, GEMV_WARPS * 32, 0, stream, "grouped_gemv", p, wpp); break;
   }
   MOERT_CUDA_LAUNCH_CHECK("grouped_gemv");
 }

@@ -52,6 +52,7 @@ __device__ __forceinline__ int32_t map_slot(const RoutingParams& p, int64_t slot
 }
 
 __global__ void routing_kernel(RoutingParams p) {
+  pdl_begin();
   extern __shared__ float smem[];
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int64_t t = (int64_t)blockIdx.x * kWarpsPerBlock + warp;
@@ -129,6 +130,7 @@ __global__ void routing_kernel(RoutingParams p) {
 }
 
 __global__ void map_ids_kernel(const int32_t* __restrict__ ids, RoutingParams p) {
+  pdl_begin();
   const int64_t slot = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
   if (slot >= p.tokens * p.top_k) return;
   const int32_t id = ids[slot];

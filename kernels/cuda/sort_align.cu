@@ -20,6 +20,7 @@ struct Triple {
 
 __global__ void __launch_bounds__(kThreads) sort_align_kernel(const int32_t* __restrict__ ids, int64_t slots,
                                                               int experts, int tile_rows, SortBuffers out) {
+  pdl_begin();
   using Scan = cub::BlockScan<Triple, kThreads>;
   __shared__ typename Scan::TempStorage scan_tmp;
   extern __shared__ int32_t sm[];
@@ -75,7 +76,8 @@ __global__ void __launch_bounds__(kThreads) sort_align_kernel(const int32_t* __r
 void launch_sort_align(const int32_t* local_ids, int64_t slots, int num_local_experts, int tile_rows,
                        const SortBuffers& out, cudaStream_t stream) {
   const size_t smem = sizeof(int32_t) * 2 * num_local_experts;
-  sort_align_kernel<<<1, kThreads, smem, stream>>>(local_ids, slots, num_local_experts, tile_rows, out);
+  launch_pdl(true, sort_align_kernel, 1, kThreads, smem, stream, "sort_align", local_ids, slots, num_local_experts, tile_rows,
+             out);
   MOERT_CUDA_LAUNCH_CHECK("sort_align");
 }
 
