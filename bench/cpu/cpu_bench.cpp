@@ -125,7 +125,9 @@ int main(int argc, char** argv) {
     if (std::string(ref_api->runners[i]->name) == "default") ref = ref_api->runners[i];
 #endif
   std::string nt = std::to_string(threads);
-  moert_kv opt{"num_threads", nt.c_str()};
+  // MOERT_BENCH_BF16_ROWS=n passes the layer option bf16_rows (0: vdpbf16ps kernel off).
+  const char* b16 = getenv("MOERT_BENCH_BF16_ROWS");
+  moert_kv opts[2] = {{"num_threads", nt.c_str()}, {"bf16_rows", b16 ? b16 : "16"}};
   double bw = copy_bandwidth(size_t(1) << 30);
   std::printf("threads %d, copy bandwidth %.1f GB/s (read+write)\n", threads, bw / 1e9);
   std::printf("| layer | tokens | cpu plugin ms | reference ms | weight GB touched | GB/s | %% of copy | GEMM GFLOP/s | dense oneDNN GFLOP/s | %% of dense |\n");
@@ -137,12 +139,14 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < w13.b.size() / 2; ++i) ((uint16_t*)w13.b.data())[i] = rand_bf16(0.03f);
     for (size_t i = 0; i < w2.b.size() / 2; ++i) ((uint16_t*)w2.b.data())[i] = rand_bf16(0.03f);
     for (int64_t T : {1, 16, 512}) {
+      // MOERT_BENCH_TOKENS=16 (say) measures only that token count.
+      if (getenv("MOERT_BENCH_TOKENS") && std::atoll(getenv("MOERT_BENCH_TOKENS")) != T) continue;
       moert_layer_desc d{};
       d.struct_size = sizeof d; d.num_experts = sh.E; d.top_k = sh.k; d.hidden_size = sh.H; d.intermediate_size = sh.I;
       d.activation = MOERT_ACT_SILU_AND_MUL; d.renormalize = 1; d.routed_scaling_factor = 1.f;
       d.activation_dtype = d.weight_dtype = {MOERT_DTYPE_BFLOAT, 16, 1};
       d.max_num_tokens = T; d.ep_size = 1; d.num_local_experts = sh.E;
-      d.options = &opt; d.num_options = 1;
+      d.options = opts; d.num_options = 2;
       Tensor x({MOERT_DTYPE_BFLOAT, 16, 1}, {T, sh.H}), logits({MOERT_DTYPE_FLOAT, 32, 1}, {T, sh.E});
       for (size_t i = 0; i < x.b.size() / 2; ++i) ((uint16_t*)x.b.data())[i] = rand_bf16(1.f);
       float* lg = (float*)logits.b.data();

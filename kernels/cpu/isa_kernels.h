@@ -61,6 +61,17 @@ const IsaKernels* isa_kernels_avx512();
 // Reads CPUID only. `prefer` = "avx2" forces the baseline (tests, options).
 const IsaKernels* select_isa_kernels(const char* prefer);
 
+// y [M, N] f32 (row stride ldy) = x [M, K] bf16 (row stride ldx, K even) x
+// W [K, N] bf16 row-major (oneDNN's plain "ab"), columns [n0, n1) only
+// (n0, n1 and N multiples of 64). The AVX512-BF16 (vdpbf16ps) small-M kernel.
+typedef void (*Bf16KnFn)(const uint16_t* x, int64_t ldx, int64_t M, const uint16_t* w, int64_t K, int64_t N,
+                         int64_t n0, int64_t n1, float* y, int64_t ldy);
+Bf16KnFn bf16_kn_avx512bf16();  // only call what it returns when the CPU has avx512_bf16
+
+// The vdpbf16ps kernel when CPUID reports AVX-512 F/BW/VL/DQ and
+// AVX512_BF16 and `prefer` is not "avx2"; else NULL. Reads CPUID only.
+Bf16KnFn select_bf16_kn(const char* prefer);
+
 // True when the CPU has the AVX2 baseline (AVX2, FMA, F16C). Runs no AVX code.
 bool cpu_has_avx2_baseline();
 

@@ -25,4 +25,11 @@ const IsaKernels* select_isa_kernels(const char* prefer) {
   return isa_kernels_avx2();
 }
 
+Bf16KnFn select_bf16_kn(const char* prefer) {
+  if (!cpu_has_avx2_baseline() || !cpu_has_avx512()) return nullptr;
+  if (prefer != nullptr && strcmp(prefer, "avx2") == 0) return nullptr;
+  if (!__builtin_cpu_supports("avx512bf16")) return nullptr;
+  return bf16_kn_avx512bf16();
+}
+
 }  // namespace moert_cpu

@@ -22,6 +22,8 @@ class RuntimeMMatmul {
   // dst [M, N] (row stride N) = src [M, K] x W. Blocking.
   void execute(dnnl::stream& s, const void* src, int64_t M, const void* weights, float* dst) const;
   const char* impl() const { return pd_.impl_info_str(); }
+  // True when the packed weights are plain row-major [K, N] ("ab").
+  bool weights_plain_kn() const { return pd_.weights_desc() == dnnl::memory::desc({K_, N_}, dt_, dnnl::memory::format_tag::ab); }
 
 
 

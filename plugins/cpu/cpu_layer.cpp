@@ -167,12 +167,13 @@ CpuLayer parse_layer(const moert_layer_desc* d) {
     if (key == "num_threads") L.num_threads = static_cast<int32_t>(parse_positive("num_threads", value));
     else if (key == "small_batch") L.small_batch = parse_positive("small_batch", value);
     else if (key == "gemv_rows") L.gemv_rows = parse_positive("gemv_rows", value);
+    else if (key == "bf16_rows") L.bf16_rows = std::string(value) == "0" ? 0 : parse_positive("bf16_rows", value);  // 0: off
     else if (key == "shared_intermediate_size") L.shared_intermediate_max = parse_positive("shared_intermediate_size", value);
     else if (key == "isa") {
       L.isa = value;
       if (L.isa != "avx2" && L.isa != "auto") invalid("option isa: expected 'avx2' or 'auto', got '" + L.isa + "'");
     } else {
-      invalid("unknown layer option '" + key + "' (the cpu runner accepts num_threads, isa, small_batch, gemv_rows, shared_intermediate_size)");
+      invalid("unknown layer option '" + key + "' (the cpu runner accepts num_threads, isa, small_batch, gemv_rows, bf16_rows, shared_intermediate_size)");
     }
   }
   D.options = nullptr;

@@ -35,6 +35,8 @@ struct CpuLayer {
                                      // tokens use the fused-dequant streaming kernel
   int64_t gemv_rows = 4;             // "gemv_rows": f32/bf16 experts with at most this many tokens
                                      // (and a matrix of <= 8 MiB) run one oneDNN gemv per token
+  int64_t bf16_rows = 16;            // "bf16_rows": bf16 experts with at most this many tokens use
+                                     // the vdpbf16ps kernel when the CPU has AVX512_BF16
   int64_t shared_intermediate_max = 0;  // "shared_intermediate_size" (default 4 * I)
 };
 

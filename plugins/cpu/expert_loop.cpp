@@ -22,6 +22,17 @@ void CpuMoe::expert_gemm(int which, int32_t e, const float* x, const uint16_t* x
     const void* src = L_.bf16 ? static_cast<const void*>(x16) : x;
     const size_t row_bytes = static_cast<size_t>(K) * (L_.bf16 ? 2 : 4);
     const char* wexp = reinterpret_cast<const char*>(o.data.data() + e * o.expert_bytes);
+    if (bf16_kn_ && bf16_kn_ok_[which] && M >= 2 && M <= L_.bf16_rows) {
+      // vdpbf16ps kernel: each weight row streamed once for all M tokens
+      // (M = 1 stays on oneDNN's gemv, which streams at least as fast).
+      const uint16_t* w16 = reinterpret_cast<const uint16_t*>(wexp);
+      if (!intra) { bf16_kn_(x16, K, M, w16, K, N, 0, N, y, N); return; }
+      const int64_t tiles = N / 64, parts = threads_ < tiles ? threads_ : tiles;
+#pragma omp parallel for schedule(static) num_threads(parts)
+      for (int64_t p = 0; p < parts; ++p)
+        bf16_kn_(x16, K, M, w16, K, N, tiles * p / parts * 64, tiles * (p + 1) / parts * 64, y, N);
+      return;
+    }
     if (M <= L_.gemv_rows && static_cast<int64_t>(o.expert_bytes) <= kGemvRowsMaxBytes) {
       // A few rows on a matrix that stays in L3: oneDNN's M = 1 gemv (which
       // streams) once per row beats its M > 1 gemm (which packs the weights

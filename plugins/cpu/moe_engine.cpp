@@ -83,6 +83,11 @@ CpuMoe::CpuMoe(const moert_layer_desc* layer)
   if (!L_.direct_weights) {
     mm13_.reset(new RuntimeMMatmul(eng_, H, L_.rows13, L_.bf16, false));
     mm2_.reset(new RuntimeMMatmul(eng_, I, H, L_.bf16, false));
+    if (L_.bf16 && L_.bf16_rows > 0) bf16_kn_ = select_bf16_kn(L_.isa.c_str());
+    if (bf16_kn_) {  // needs the plain [K, N] layout, N % 64 == 0 and K even
+      bf16_kn_ok_[0] = mm13_->weights_plain_kn() && L_.rows13 % 64 == 0 && H % 2 == 0;
+      bf16_kn_ok_[1] = mm2_->weights_plain_kn() && H % 64 == 0 && I % 2 == 0;
+    }
   } else {
     tile13_.reset(new RuntimeMMatmul(eng_, H, kTileRows, false, true));
     tile2_.reset(new RuntimeMMatmul(eng_, I, kTileRows, false, true));

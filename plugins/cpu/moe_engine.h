@@ -52,6 +52,8 @@ class CpuMoe {
 
   CpuLayer L_;
   const IsaKernels* isa_ = nullptr;
+  Bf16KnFn bf16_kn_ = nullptr;          // vdpbf16ps small-M kernel (AVX512_BF16 CPUs)
+  bool bf16_kn_ok_[2] = {false, false};  // per matrix: shapes and packed layout fit it
   int threads_ = 1;  // fixed at creation: the workspace holds one arena per thread
   dnnl::engine eng_;
   std::vector<dnnl::stream> streams_;  // one per thread, for forwards

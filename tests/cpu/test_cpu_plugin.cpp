@@ -74,6 +74,7 @@ struct Case {
   bool half_local = false;  // expert map: even experts local
   bool shared = false, shared_gate = false;
   std::string isa;          // "avx2" to force the baseline kernels
+  std::string bf16_rows;    // layer option "bf16_rows" when set
   double tol = 1e-5;
 };
 
@@ -110,6 +111,7 @@ struct Layer {
     }
     d.num_local_experts = E_local;
     if (!c.isa.empty()) opts.push_back({"isa", c.isa.c_str()});
+    if (!c.bf16_rows.empty()) opts.push_back({"bf16_rows", c.bf16_rows.c_str()});
     d.options = opts.data(); d.num_options = (int64_t)opts.size();
     make_weights();
   }
@@ -360,6 +362,31 @@ TEST(CpuRunner, SmallBatchesPerRowGemvAndGemmBothIsas) {
       c.T = 12; c.E = 4; c.H = 72; c.I = 40; c.isa = isa;
       expect_close(c);
     }
+}
+TEST(CpuRunner, Bf16SmallMVdpbf16psKernel) {
+  // H, R multiples of 64: the AVX512_BF16 kernel (when the CPU has it) for
+  // 1..16 tokens per expert, expert-parallel and intra-op (one expert), K
+  // blocks with a tail (I = 72 -> 16-row blocks + 8); also forced off and AVX2.
+  if (!__builtin_cpu_supports("avx512bf16")) GTEST_LOG_(INFO) << "no avx512_bf16: kernel not exercised";
+  for (std::string isa : {"", "avx2"})
+    for (std::string rows : {"", "0", "16"})
+      for (int T : {1, 3, 13, 40}) {
+        SCOPED_TRACE(isa + " bf16_rows=" + rows + " T=" + std::to_string(T));
+        Case c = bf16_case();
+        c.H = 128; c.I = 72; c.E = 4; c.k = T == 1 ? 1 : 2; c.T = T; c.isa = isa; c.bf16_rows = rows;
+        expect_close(c);  // R = 144: w13 falls back to oneDNN, w2 (N = 128, K = 72) on the kernel
+        c.I = 96; c.bias = 1;  // R = 192, H = 128: both GEMMs on the kernel
+        expect_close(c);
+      }
+}
+TEST(CpuRunner, Bf16SmallMVdpbf16psKernelIntraOp) {
+  // One expert with 6 tokens: fewer active experts than threads, so the
+  // kernel's columns are split over the team (intra-op path).
+  for (int E : {1, 2}) {
+    Case c = bf16_case();
+    c.H = 128; c.I = 96; c.E = E; c.k = 1; c.T = 6; c.bias = 1;
+    expect_close(c);
+  }
 }
 TEST(CpuRunner, F32ManyTokensOneDnnPath) { Case c; c.T = 40; c.H = 128; expect_close(c); }
 TEST(CpuRunner, ZeroTokens) {
