@@ -1,45 +1,11 @@
 // Grouped GEMM kernels (see grouped_gemm.cuh).
 #include "activation.cuh"
 #include "dequant.cuh"
+#include "gemm_epilogue.cuh"
 #include "grouped_gemm.cuh"
 
 namespace moert_cuda {
 namespace {
-
-// ---------------------------------------------------------------- epilogue
-
-__device__ __forceinline__ int32_t a_row_of(const GemmParams& p, int32_t pos) {
-  return p.a_index ? p.a_index[pos] / p.a_index_div : pos;
-}
-
-// Two adjacent output columns (n, n+1) of sorted row `pos`; n is even.
-template <class T>
-__device__ __forceinline__ void epilogue_pair(const GemmParams& p, int expert, int32_t pos, int n, float v0,
-                                              float v1) {
-  if (p.a_scale) {
-    const float s = p.a_scale[a_row_of(p, pos)];
-    v0 *= s;
-    v1 *= s;
-  }
-  if (p.bias) {
-    const float* b = p.bias + (int64_t)expert * p.n + n;
-    v0 += b[0];
-    v1 += b[1];
-  }
-  T* c = static_cast<T*>(p.c);
-  if (p.epi == Epilogue::kActPairs) {
-    c[(int64_t)pos * p.ldc + (n >> 1)] = from_float<T>(act_gated(p.act, v0, v1, p.alpha, p.limit));
-    return;
-  }
-  int64_t row = pos;
-  if (p.epi == Epilogue::kActSingle) {
-    v0 = act_single(p.act, v0);
-    v1 = act_single(p.act, v1);
-  } else if (p.c_index) {
-    row = p.c_index[pos];
-  }
-  *reinterpret_cast<uint32_t*>(c + row * p.ldc + n) = pack2<T>(v0, v1);
-}
 
 // Group (expert, rows) of this block. Returns false when the block has no work.
 __device__ __forceinline__ bool mma_tile_of(const GemmParams& p, int tile, int rows_per_tile, int& expert,
@@ -364,143 +330,6 @@ void launch_mma_variant(const GemmParams& p, int64_t max_tiles, cudaStream_t str
   launch_pdl(true, grouped_mma_kernel<T, WF, BM_, BK_>, grid, MMA_THREADS, smem, stream, "grouped_mma", p);
 }
 
-// ---------------------------------------------------------------- decode GEMV
-
-constexpr int GEMV_WARPS = 8, GEMV_ROWS = 8;
-
-// Acc += W[8 elements] . A[row m][k .. k+8) for rows m < mr.
-// A rows are kept as 32-bit row indices (not pointers) to save registers.
-template <class T>
-__device__ __forceinline__ void gemv_fma8(const float (&f0)[8], const float (&f1)[8], const T* A, int64_t lda,
-                                          const int32_t (&arow)[GEMV_ROWS], int k, int mr, float (&acc0)[GEMV_ROWS],
-                                          float (&acc1)[GEMV_ROWS]) {
-#pragma unroll
-  for (int m = 0; m < GEMV_ROWS; ++m) {
-    if (m < mr) {
-      const uint4 av = __ldg(reinterpret_cast<const uint4*>(A + arow[m] * lda + k));
-      const uint32_t aw[4] = {av.x, av.y, av.z, av.w};
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        const float2 x = unpack2<T>(aw[i]);
-        acc0[m] = fmaf(f0[2 * i], x.x, fmaf(f0[2 * i + 1], x.y, acc0[m]));
-        acc1[m] = fmaf(f1[2 * i], x.x, fmaf(f1[2 * i + 1], x.y, acc1[m]));
-      }
-    }
-  }
-}
-
-template <class T, WeightFormat WF, int sub>
-__device__ __forceinline__ void gemv_sub(const uint4& q0, const uint4& q1, float s0, float s1, const T* A,
-                                         int64_t lda, const int32_t (&arow)[GEMV_ROWS], int k, int mr,
-                                         float (&acc0)[GEMV_ROWS], float (&acc1)[GEMV_ROWS]) {
-  using WC = WeightChunk<T, WF>;
-  if constexpr (sub * 8 < WC::kElems) {
-    float f0[8], f1[8];
-    WC::template decode8<sub>(q0, s0, f0);
-    WC::template decode8<sub>(q1, s1, f1);
-    gemv_fma8<T>(f0, f1, A, lda, arow, k + sub * 8, mr, acc0, acc1);
-    gemv_sub<T, WF, sub + 1>(q0, q1, s0, s1, A, lda, arow, k, mr, acc0, acc1);
-  }
-}
-
-// Each output row pair (n, n+1) is computed by `wpp` warps that split K
-// (interleaved 16-byte chunks, so every warp load stays coalesced); partial
-// sums meet in shared memory. One block = 8 warps = 8/wpp row pairs of one
-// expert; the weights are read once per group of up to 8 token rows.
-template <class T, WeightFormat WF>
-__global__ void __launch_bounds__(GEMV_WARPS * 32, WF == WeightFormat::kMxfp4 ? 2 : 3) grouped_gemv_kernel(const GemmParams p, const int wpp) {
-  pdl_begin();
-  int expert;
-  int32_t rb, re;
-  if (p.expert_offsets) {
-    if ((int)blockIdx.y >= *p.active_count) return;
-    expert = p.active_experts[blockIdx.y];
-    rb = p.expert_offsets[expert];
-    re = p.expert_offsets[expert + 1];
-  } else {
-    expert = 0;
-    rb = 0;
-    re = p.m;
-  }
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const int pairs_per_block = GEMV_WARPS / wpp;
-  const int pair = warp / wpp, ks = warp % wpp;
-  const int n = (blockIdx.x * pairs_per_block + pair) * 2;  // rows n, n+1 (gate, up when paired)
-  const bool live = n < p.n;                               // no early return: barriers below
-
-  using WC = WeightChunk<T, WF>;
-  constexpr int EPL = WC::kElems;
-  const int chunks = p.k / EPL;
-  const int64_t w_row_bytes = (int64_t)p.k * WC::kRowBytesNum / WC::kRowBytesDen;
-  const uint8_t* Wb = static_cast<const uint8_t*>(p.b) + (int64_t)expert * p.b_expert_bytes;
-  const int nn = live ? n : 0;
-  const uint4* w0 = reinterpret_cast<const uint4*>(Wb + (int64_t)nn * w_row_bytes);
-  const uint4* w1 = reinterpret_cast<const uint4*>(Wb + (int64_t)(nn + 1) * w_row_bytes);
-  const T* A = static_cast<const T*>(p.a);
-  __shared__ float part[GEMV_WARPS][GEMV_ROWS][2];
-
-  for (int32_t r0 = rb; r0 < re; r0 += GEMV_ROWS) {
-    const int mr = min(GEMV_ROWS, re - r0);
-    int32_t arow[GEMV_ROWS];
-#pragma unroll
-    for (int m = 0; m < GEMV_ROWS; ++m) arow[m] = a_row_of(p, r0 + min(m, mr - 1));
-    float acc0[GEMV_ROWS], acc1[GEMV_ROWS];
-#pragma unroll
-    for (int m = 0; m < GEMV_ROWS; ++m) acc0[m] = acc1[m] = 0.f;
-
-    if (live) {
-      const int stride = 32 * wpp;
-      int c = ks * 32 + lane;
-      // Two chunks per trip: four 16-byte weight loads in flight per lane.
-      for (; c + stride < chunks; c += 2 * stride) {
-        const uint4 q0 = __ldg(w0 + c), q1 = __ldg(w1 + c);
-        const uint4 r0_ = __ldg(w0 + c + stride), r1_ = __ldg(w1 + c + stride);
-        const int k = c * EPL, k2 = (c + stride) * EPL;
-        gemv_sub<T, WF, 0>(q0, q1, chunk_scale<T, WF>(p, expert, n, k), chunk_scale<T, WF>(p, expert, n + 1, k), A,
-                           p.lda, arow, k, mr, acc0, acc1);
-        gemv_sub<T, WF, 0>(r0_, r1_, chunk_scale<T, WF>(p, expert, n, k2), chunk_scale<T, WF>(p, expert, n + 1, k2),
-                           A, p.lda, arow, k2, mr, acc0, acc1);
-      }
-      if (c < chunks) {
-        const uint4 q0 = __ldg(w0 + c), q1 = __ldg(w1 + c);
-        const int k = c * EPL;
-        gemv_sub<T, WF, 0>(q0, q1, chunk_scale<T, WF>(p, expert, n, k), chunk_scale<T, WF>(p, expert, n + 1, k), A,
-                           p.lda, arow, k, mr, acc0, acc1);
-      }
-    }
-#pragma unroll
-    for (int m = 0; m < GEMV_ROWS; ++m) {
-#pragma unroll
-      for (int o = 16; o > 0; o >>= 1) {
-        acc0[m] += __shfl_xor_sync(0xffffffffu, acc0[m], o);
-        acc1[m] += __shfl_xor_sync(0xffffffffu, acc1[m], o);
-      }
-    }
-    if (wpp == 1) {
-      if (live && lane < mr) {
-        // Lane m writes row m (register indices stay compile-time through the select).
-        float v0 = 0.f, v1 = 0.f;
-#pragma unroll
-        for (int m = 0; m < GEMV_ROWS; ++m)
-          if (m == lane) { v0 = acc0[m]; v1 = acc1[m]; }
-        epilogue_pair<T>(p, expert, r0 + lane, n, v0, v1);
-      }
-      continue;
-    }
-    if (lane == 0) {
-#pragma unroll
-      for (int m = 0; m < GEMV_ROWS; ++m) { part[warp][m][0] = acc0[m]; part[warp][m][1] = acc1[m]; }
-    }
-    __syncthreads();
-    if (live && ks == 0 && lane < mr) {
-      float v0 = 0.f, v1 = 0.f;
-      for (int w = 0; w < wpp; ++w) { v0 += part[warp + w][lane][0]; v1 += part[warp + w][lane][1]; }
-      epilogue_pair<T>(p, expert, r0 + lane, n, v0, v1);
-    }
-    __syncthreads();
-  }
-}
-
 }  // namespace
 
 template <class T>
@@ -532,28 +361,7 @@ void launch_grouped_mma(const GemmParams& p, WeightFormat wf, int tile_rows, int
   MOERT_CUDA_LAUNCH_CHECK("grouped_mma");
 }
 
-template <class T>
-void launch_grouped_gemv(const GemmParams& p, WeightFormat wf, int64_t max_groups, cudaStream_t stream) {
-  if (max_groups <= 0 || p.n <= 0) return;
-  // Warps per row pair: split K until each lane has about 4 chunks to stream.
-  const int epl = wf == WeightFormat::kDense ? 8 : wf == WeightFormat::kFp8 ? 16 : 32;
-  const int chunks = p.k / epl;
-  int wpp = 1;
-  // Split only very long rows: short warps lose more to latency than they gain.
-  while (wpp < GEMV_WARPS && chunks >= 32 * 16 * (2 * wpp)) wpp *= 2;
-  const int pairs_per_block = GEMV_WARPS / wpp;
-  const dim3 grid(ceil_div(p.n, 2 * pairs_per_block), static_cast<unsigned>(max_groups));
-  switch (wf) {
-    case WeightFormat::kDense: launch_pdl(true, grouped_gemv_kernel<T, WeightFormat::kDense>, grid, GEMV_WARPS * 32, 0, stream, "grouped_gemv", p, wpp); break;
-    case WeightFormat::kFp8: launch_pdl(true, grouped_gemv_kernel<T, WeightFormat::kFp8>, grid, GEMV_WARPS * 32, 0, stream, "grouped_gemv", p, wpp); break;
-    case WeightFormat::kMxfp4: launch_pdl(true, grouped_gemv_kernel<T, WeightFormat::kMxfp4>, grid, GEMV_WARPS * 32, 0, stream, "grouped_gemv", p, wpp); break;
-  }
-  MOERT_CUDA_LAUNCH_CHECK("grouped_gemv");
-}
-
 template void launch_grouped_mma<__nv_bfloat16>(const GemmParams&, WeightFormat, int, int, int64_t, cudaStream_t);
 template void launch_grouped_mma<__half>(const GemmParams&, WeightFormat, int, int, int64_t, cudaStream_t);
-template void launch_grouped_gemv<__nv_bfloat16>(const GemmParams&, WeightFormat, int64_t, cudaStream_t);
-template void launch_grouped_gemv<__half>(const GemmParams&, WeightFormat, int64_t, cudaStream_t);
 
 }  // namespace moert_cuda

@@ -212,6 +212,16 @@ CudaRunner::CudaRunner(const moert_layer_desc& layer, int32_t device_id) : devic
     } else if (key == "cuda.mma_tile_rows") {
       invalid_if(val != "64" && val != "128" && val != "auto", "option cuda.mma_tile_rows: expected 64, 128 or auto, got '" + val + "'");
       forced_tile_rows_ = val == "auto" ? 0 : std::atoi(val.c_str());
+    } else if (key == "cuda.gemv_kernel") {
+      invalid_if(val != "auto" && val != "rows" && val != "stream",
+                 "option cuda.gemv_kernel: expected auto, rows or stream, got '" + val + "'");
+      gemv_.kernel = val == "rows" ? GemvKernel::kRows : val == "stream" ? GemvKernel::kStream : GemvKernel::kAuto;
+    } else if (key == "cuda.gemv_pairs_per_warp") {
+      char* end = nullptr;
+      const long v = std::strtol(val.c_str(), &end, 10);
+      invalid_if(val.empty() || *end || v < 0 || v > 64,
+                 "option cuda.gemv_pairs_per_warp: expected 0 (auto) to 64, got '" + val + "'");
+      gemv_.pairs_per_warp = static_cast<int>(v);
     }
   }
   d_.options = nullptr;
@@ -465,7 +475,7 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   const int64_t max_groups = std::min<int64_t>(E, S);
   const int64_t max_tiles = max_row_tiles(S, E, tile_rows);
   auto run_grouped = [&](const GemmParams& p, WeightFormat wf) {
-    if (decode) launch_grouped_gemv<T>(p, wf, max_groups, st);
+    if (decode) launch_grouped_gemv<T>(p, wf, max_groups, tokens, gemv_, st);
     else launch_grouped_mma<T>(p, wf, tile_rows, mma_bk_, max_tiles, st);
   };
 
@@ -569,10 +579,10 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
     s2.ldc = H;
     const bool small = tc <= 8;
     const int srows = tc >= 512 ? 128 : 64;
-    if (small) launch_grouped_gemv<T>(s1, WeightFormat::kDense, 1, st);
+    if (small) launch_grouped_gemv<T>(s1, WeightFormat::kDense, 1, tc, gemv_, st);
     else launch_grouped_mma<T>(s1, WeightFormat::kDense, srows, mma_bk_, ceil_div(tc, srows), st);
     launch_activation<T>(sh_h, sh_a, tc, Is, sh->activation, 0.f, 0.f, st);
-    if (small) launch_grouped_gemv<T>(s2, WeightFormat::kDense, 1, st);
+    if (small) launch_grouped_gemv<T>(s2, WeightFormat::kDense, 1, tc, gemv_, st);
     else launch_grouped_mma<T>(s2, WeightFormat::kDense, srows, mma_bk_, ceil_div(tc, srows), st);
     cp.t0 = t0;
     cp.t1 = t0 + tc;

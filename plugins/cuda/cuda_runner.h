@@ -10,6 +10,7 @@
 #include "moert/moert_plugin.h"
 
 #include "../../kernels/cuda/common.cuh"
+#include "../../kernels/cuda/grouped_gemm.cuh"
 
 namespace moert_cuda {
 
@@ -59,6 +60,7 @@ class CudaRunner {
   double decode_rows_ = 1.5;   // option cuda.decode_rows_per_expert
   int forced_tile_rows_ = 0;   // option cuda.mma_tile_rows (0 = auto)
   int mma_bk_ = 64;            // option cuda.mma_bk (dense weights; quantized use 32)
+  GemvTuning gemv_;            // options cuda.gemv_kernel, cuda.gemv_pairs_per_warp
   DeviceBuffer w13_, w2_, s13_, s2_, mx13_, mx2_, b13_, b2_, corr_bias_, expert_map_;
 };
 

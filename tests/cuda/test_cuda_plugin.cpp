@@ -68,6 +68,25 @@ TEST(CudaPlugin, CanImplementSaysWhy) {
   EXPECT_EQ(p.api->runners[0]->can_implement(&d), nullptr);
 }
 
+TEST(CudaPlugin, BadDecodeKernelOptionNamesTheKey) {
+  REQUIRE_GPU();
+  const Plugin& p = plugin();
+  for (const moert_kv kv : {moert_kv{"cuda.gemv_kernel", "fast"}, moert_kv{"cuda.gemv_pairs_per_warp", "65"}}) {
+    Case c;
+    c.options = {kv};
+    const moert_layer_desc d = make_desc(c);
+    moert_runner* r = nullptr;
+    moert_error* e = p.api->runners[0]->create(&d, 0, &r);
+    ASSERT_NE(e, nullptr) << kv.key;
+    EXPECT_EQ(p.api->error_code(e), MOERT_STATUS_INVALID_ARGUMENT);
+    const std::string msg = p.api->error_message(e);
+    EXPECT_NE(msg.find(kv.key), std::string::npos) << msg;
+    EXPECT_NE(msg.find(std::string("'") + kv.value + "'"), std::string::npos) << msg;
+    p.api->error_destroy(e);
+    EXPECT_EQ(r, nullptr);
+  }
+}
+
 struct NumericsCase {
   const char* name;
   Case c;
@@ -127,7 +146,7 @@ static std::vector<NumericsCase> numerics_cases() {
   add("mxfp4_gptoss", mx, {1, 6, 300});
   Case mxf = mx;
   mxf.bf16 = false;
-  add("mxfp4_gptoss_f16", mxf, {4, 300});
+  add("mxfp4_gptoss_f16", mxf, {1, 4, 300});
   Case il = base;
   il.layout = MOERT_GATE_UP_INTERLEAVED; il.bias = true;
   add("bf16_interleaved_bias", il, {3, 300});
@@ -155,6 +174,29 @@ static std::vector<NumericsCase> numerics_cases() {
   mxg.H = 4096;
   mxg.options = {{"cuda.decode_rows_per_expert", "1000"}};
   add("mxfp4_forced_gemv", mxg, {20});
+  // The two decode kernels forced both ways at one token (auto picks the
+  // streaming kernel for MXFP4 only): every weight format, per-token fp8
+  // scales, the shared expert, and a ring over several row pairs per warp
+  // with idle lanes (K = 128: 4 chunks per row).
+  Case st = base;
+  st.options = {{"cuda.gemv_kernel", "stream"}};
+  add("bf16_stream_gemv", st, {1});
+  Case st_sh = sh;
+  st_sh.options = {{"cuda.gemv_kernel", "stream"}};
+  add("shared_expert_stream_gemv", st_sh, {1});
+  Case st_fp8 = fp8t;
+  st_fp8.options = {{"cuda.gemv_kernel", "stream"}};
+  add("fp8_tensor_w8a8_stream_gemv", st_fp8, {1});
+  Case st_fp8b = fp8bw;
+  st_fp8b.options = {{"cuda.gemv_kernel", "stream"}};
+  add("fp8_block128_w8a16_stream_gemv", st_fp8b, {1});
+  Case mx_rows = mx;
+  mx_rows.options = {{"cuda.gemv_kernel", "rows"}};
+  add("mxfp4_rows_gemv", mx_rows, {1});
+  Case mx_ppw = mx;
+  mx_ppw.H = 4096;
+  mx_ppw.options = {{"cuda.gemv_kernel", "stream"}, {"cuda.gemv_pairs_per_warp", "3"}};
+  add("mxfp4_stream_3_pairs_per_warp", mx_ppw, {1});
   Case bk64 = base;  // K % 64 == 0 in both GEMMs: the 64-deep k tiles
   bk64.H = 256; bk64.I = 192; bk64.E = 4; bk64.max_tokens = 700;
   add("bf16_bk64", bk64, {100, 700});

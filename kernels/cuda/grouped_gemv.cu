@@ -1,0 +1,491 @@
+// The decode path of the grouped GEMM (see grouped_gemm.cuh): few token rows
+// per expert, so the time is the time to stream the touched weights once.
+// Two kernels, chosen per call by what measured faster on the H100:
+//
+// - the rows kernel (gemv_rows_kernel): each warp streams one output row pair
+//   (n, n+1) with 16-byte loads, two chunks ahead, and applies it to up to 8
+//   token rows read through L1; very long rows split K over several warps.
+// - the streaming kernel (gemv_stream_kernel), for one token row: each warp
+//   owns a list of row pairs and reads them as one stream of chunks whose
+//   loads run GEMV_DEPTH steps ahead of the math across pair boundaries; the
+//   token rows are staged once in shared memory, the grid is sized to one
+//   wave, and quantized chunks are dotted unscaled and scaled once per chunk
+//   (an MXFP4 scale covers exactly the 32 elements of a chunk, an fp8 scale
+//   at least 128 columns).
+//
+// Both decode e2m1 eight at a time with 32-bit shifts and masks (GemvChunk).
+#include "dequant.cuh"
+#include "gemm_epilogue.cuh"
+#include "grouped_gemm.cuh"
+
+namespace moert_cuda {
+namespace {
+
+constexpr int GEMV_WARPS = 8;      // warps per block
+constexpr int GEMV_DEPTH = 4;      // steps of loads in flight per warp
+constexpr int GEMV_SMEM_MAX = 96 * 1024;  // A rows staged in shared memory up to this size
+
+// One 16-byte chunk of a weight row: 8 bf16/f16, 16 e4m3 or 32 e2m1 values,
+// decoded 8 at a time in natural order, without the chunk's scale.
+template <class T, WeightFormat WF>
+struct GemvChunk {
+  static constexpr int kElems = WF == WeightFormat::kDense ? 8 : (WF == WeightFormat::kFp8 ? 16 : 32);
+  static constexpr int kSubs = kElems / 8;
+  static constexpr int kRowBytesNum = WF == WeightFormat::kDense ? (int)sizeof(T) : 1;
+  static constexpr int kRowBytesDen = WF == WeightFormat::kMxfp4 ? 2 : 1;
+
+  template <int sub>
+  __device__ __forceinline__ static void decode8(const uint4& q, float (&f)[8]) {
+    const uint32_t w[4] = {q.x, q.y, q.z, q.w};
+    if constexpr (WF == WeightFormat::kDense) {
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const float2 v = unpack2<T>(w[i]);
+        f[2 * i] = v.x;
+        f[2 * i + 1] = v.y;
+      }
+    } else if constexpr (WF == WeightFormat::kFp8) {
+#pragma unroll
+      for (int i = 0; i < 2; ++i) {
+        const uint32_t x = w[2 * sub + i];
+        const float2 lo = fp8x2_to_float2(static_cast<uint16_t>(x & 0xffffu));
+        const float2 hi = fp8x2_to_float2(static_cast<uint16_t>(x >> 16));
+        f[4 * i] = lo.x;
+        f[4 * i + 1] = lo.y;
+        f[4 * i + 2] = hi.x;
+        f[4 * i + 3] = hi.y;
+      }
+    } else {
+      // Eight e2m1 nibbles, element i in bits [4i, 4i+4). Each f16x2 below
+      // holds elements (i, i+4): the 3 magnitude bits go to f16 bits 9-11
+      // (value * 2^-14, exact, subnormal 0.5 included; see
+      // fp4x2_to_float2_unscaled) and the sign bit to bit 15, for both
+      // halves with one shift pair and two masks.
+      const uint32_t x = w[sub];
+      const uint32_t h[4] = {((x << 9) & 0x0E000E00u) | ((x << 12) & 0x80008000u),
+                             ((x << 5) & 0x0E000E00u) | ((x << 8) & 0x80008000u),
+                             ((x << 1) & 0x0E000E00u) | ((x << 4) & 0x80008000u),
+                             ((x >> 3) & 0x0E000E00u) | (x & 0x80008000u)};
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const float2 v = __half22float2(*reinterpret_cast<const __half2*>(&h[i]));
+        f[i] = v.x;
+        f[i + 4] = v.y;
+      }
+    }
+  }
+};
+
+// Scale of the chunk at column k of weight row n (1 for dense weights).
+template <WeightFormat WF>
+__device__ __forceinline__ float gemv_chunk_scale(const GemmParams& p, int expert, int n, int k) {
+  if constexpr (WF == WeightFormat::kFp8) {
+    const int kb = p.w_scale_kb;
+    return __ldg(p.w_scale + ((int64_t)expert * p.n + n) * kb + (kb > 1 ? (k >> 7) : 0));
+  } else if constexpr (WF == WeightFormat::kMxfp4) {
+    return mx_scale_x2p14(__ldg(p.mx_scale + ((int64_t)expert * p.n + n) * (p.k >> 5) + (k >> 5)));
+  } else {
+    return 1.f;
+  }
+}
+
+// Shared-memory layout of the staged A rows: for row m, sub-chunk s of chunk
+// c lives at uint4 index (m * kSubs + s) * chunks + c, so the 32 lanes of a
+// warp (consecutive c) read 32 consecutive uint4: no bank conflicts.
+template <class GC>
+__device__ __forceinline__ int a_sm_index(int m, int s, int c, int chunks) {
+  return (m * GC::kSubs + s) * chunks + c;
+}
+
+// MR: token rows per pass, all staged in shared memory. Launched with MR = 1
+// only (several rows measured slower than the rows kernel: more registers,
+// fewer warps); 2 blocks per SM keep the ring in registers.
+template <class T, WeightFormat WF, int MR>
+__global__ void __launch_bounds__(GEMV_WARPS * 32, 2) gemv_stream_kernel(const GemmParams p, const int ppw) {
+  pdl_begin();
+  int expert;
+  int32_t rb, re;
+  if (p.expert_offsets) {
+    if ((int)blockIdx.y >= *p.active_count) return;
+    expert = p.active_experts[blockIdx.y];
+    rb = p.expert_offsets[expert];
+    re = p.expert_offsets[expert + 1];
+  } else {
+    expert = 0;
+    rb = 0;
+    re = p.m;
+  }
+  using GC = GemvChunk<T, WF>;
+  constexpr int EPL = GC::kElems;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int chunks = p.k / EPL;
+  const int J = (chunks + 31) >> 5;  // steps per row pair
+  const int pairs = p.n >> 1;
+  // This warp's pairs: pair0 + q * GEMV_WARPS for q < my_pairs (the block's
+  // warps read neighbouring rows at the same step).
+  const int pair0 = blockIdx.x * GEMV_WARPS * ppw + warp;
+  const int my_pairs = pair0 < pairs ? min(ppw, (pairs - pair0 + GEMV_WARPS - 1) / GEMV_WARPS) : 0;
+  const int steps = my_pairs * J;
+
+  const int64_t w_row_bytes = (int64_t)p.k * GC::kRowBytesNum / GC::kRowBytesDen;
+  const uint8_t* Wb = static_cast<const uint8_t*>(p.b) + (int64_t)expert * p.b_expert_bytes;
+  const T* A = static_cast<const T*>(p.a);
+  extern __shared__ uint4 a_sm[];
+
+  for (int32_t r0 = rb; r0 < re; r0 += MR) {
+    const int mr = min(MR, re - r0);
+    int32_t arow[MR];
+#pragma unroll
+    for (int m = 0; m < MR; ++m) arow[m] = a_row_of(p, r0 + min(m, mr - 1));
+    // The load ring: slot d holds the chunks of step s with s % GEMV_DEPTH == d.
+    // Its first loads go out before the A rows are staged: they need no A.
+    uint4 q0[GEMV_DEPTH], q1[GEMV_DEPTH];
+    float sc0[GEMV_DEPTH], sc1[GEMV_DEPTH];
+    int lq = 0, lj = 0;  // pair index and step of the next load
+    auto issue = [&](int d) {
+      const int c = lane + 32 * lj;
+      const int n = 2 * (pair0 + lq * GEMV_WARPS);
+      if (lq < my_pairs && c < chunks) {
+        const uint4* w0 = reinterpret_cast<const uint4*>(Wb + (int64_t)n * w_row_bytes);
+        const uint4* w1 = reinterpret_cast<const uint4*>(Wb + (int64_t)(n + 1) * w_row_bytes);
+        q0[d] = __ldg(w0 + c);
+        q1[d] = __ldg(w1 + c);
+        sc0[d] = gemv_chunk_scale<WF>(p, expert, n, c * EPL);
+        sc1[d] = gemv_chunk_scale<WF>(p, expert, n + 1, c * EPL);
+      }
+      if (++lj == J) { lj = 0; ++lq; }
+    };
+#pragma unroll
+    for (int d = 0; d < GEMV_DEPTH; ++d) issue(d);
+
+    {
+      if (r0 != rb) __syncthreads();  // the previous pass is done reading
+      const int pieces = chunks * GC::kSubs;  // 16-byte pieces per row
+#pragma unroll
+      for (int m = 0; m < MR; ++m) {
+        if (m < mr) {
+          const uint4* src = reinterpret_cast<const uint4*>(A + (int64_t)arow[m] * p.lda);
+#pragma unroll 4
+          for (int g = threadIdx.x; g < pieces; g += GEMV_WARPS * 32) {
+            const int c = g / GC::kSubs, s = g - c * GC::kSubs;
+            a_sm[a_sm_index<GC>(m, s, c, chunks)] = __ldg(src + g);
+          }
+        }
+      }
+      __syncthreads();
+    }
+
+    float acc0[MR], acc1[MR];
+#pragma unroll
+    for (int m = 0; m < MR; ++m) acc0[m] = acc1[m] = 0.f;
+
+    int uq = 0, uj = 0;  // pair index and step of the next use
+    for (int base = 0; base < steps; base += GEMV_DEPTH) {
+#pragma unroll
+      for (int d = 0; d < GEMV_DEPTH; ++d) {
+        if (base + d >= steps) break;  // uniform over the warp
+        const uint4 w0 = q0[d], w1 = q1[d];
+        const float s0 = sc0[d], s1 = sc1[d];
+        issue(d);
+        const int c = lane + 32 * uj;
+        if (c < chunks) {
+          float d0[MR], d1[MR];
+#pragma unroll
+          for (int m = 0; m < MR; ++m) d0[m] = d1[m] = 0.f;
+          auto sub_step = [&](auto sub_c) {
+            constexpr int sub = decltype(sub_c)::value;
+            float f0[8], f1[8];
+            GC::template decode8<sub>(w0, f0);
+            GC::template decode8<sub>(w1, f1);
+#pragma unroll
+            for (int m = 0; m < MR; ++m) {
+              if (m < mr) {
+                const uint4 av = a_sm[a_sm_index<GC>(m, sub, c, chunks)];
+                const uint32_t aw[4] = {av.x, av.y, av.z, av.w};
+#pragma unroll
+                for (int i = 0; i < 4; ++i) {
+                  const float2 x = unpack2<T>(aw[i]);
+                  d0[m] = fmaf(f0[2 * i], x.x, fmaf(f0[2 * i + 1], x.y, d0[m]));
+                  d1[m] = fmaf(f1[2 * i], x.x, fmaf(f1[2 * i + 1], x.y, d1[m]));
+                }
+              }
+            }
+          };
+          sub_step(std::integral_constant<int, 0>{});
+          if constexpr (GC::kSubs > 1) sub_step(std::integral_constant<int, 1>{});
+          if constexpr (GC::kSubs > 2) {
+            sub_step(std::integral_constant<int, 2>{});
+            sub_step(std::integral_constant<int, 3>{});
+          }
+#pragma unroll
+          for (int m = 0; m < MR; ++m) {
+            if constexpr (WF == WeightFormat::kDense) {
+              acc0[m] += d0[m];
+              acc1[m] += d1[m];
+            } else {
+              acc0[m] = fmaf(s0, d0[m], acc0[m]);
+              acc1[m] = fmaf(s1, d1[m], acc1[m]);
+            }
+          }
+        }
+        if (++uj == J) {
+          // Row pair done: reduce over the lanes; lane m writes token row m.
+          const int n = 2 * (pair0 + uq * GEMV_WARPS);
+          float v0 = 0.f, v1 = 0.f;
+#pragma unroll
+          for (int m = 0; m < MR; ++m) {
+            if (m < mr) {
+#pragma unroll
+              for (int o = 16; o > 0; o >>= 1) {
+                acc0[m] += __shfl_xor_sync(0xffffffffu, acc0[m], o);
+                acc1[m] += __shfl_xor_sync(0xffffffffu, acc1[m], o);
+              }
+              if (m == lane) { v0 = acc0[m]; v1 = acc1[m]; }
+            }
+            acc0[m] = acc1[m] = 0.f;
+          }
+          if (lane < mr) epilogue_pair<T>(p, expert, r0 + lane, n, v0, v1);
+          uj = 0;
+          ++uq;
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- rows kernel
+
+constexpr int GEMV_ROWS = 8;  // token rows per pass of the rows kernel
+
+// Acc += W[8 elements] . A[row m][k .. k+8) for rows m < mr.
+// A rows are kept as 32-bit row indices (not pointers) to save registers.
+template <class T>
+__device__ __forceinline__ void gemv_fma8(const float (&f0)[8], const float (&f1)[8], const T* A, int64_t lda,
+                                          const int32_t (&arow)[GEMV_ROWS], int k, int mr, float (&acc0)[GEMV_ROWS],
+                                          float (&acc1)[GEMV_ROWS]) {
+#pragma unroll
+  for (int m = 0; m < GEMV_ROWS; ++m) {
+    if (m < mr) {
+      const uint4 av = __ldg(reinterpret_cast<const uint4*>(A + arow[m] * lda + k));
+      const uint32_t aw[4] = {av.x, av.y, av.z, av.w};
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const float2 x = unpack2<T>(aw[i]);
+        acc0[m] = fmaf(f0[2 * i], x.x, fmaf(f0[2 * i + 1], x.y, acc0[m]));
+        acc1[m] = fmaf(f1[2 * i], x.x, fmaf(f1[2 * i + 1], x.y, acc1[m]));
+      }
+    }
+  }
+}
+
+template <class T, WeightFormat WF, int sub>
+__device__ __forceinline__ void gemv_sub(const uint4& q0, const uint4& q1, float s0, float s1, const T* A,
+                                         int64_t lda, const int32_t (&arow)[GEMV_ROWS], int k, int mr,
+                                         float (&acc0)[GEMV_ROWS], float (&acc1)[GEMV_ROWS]) {
+  using GC = GemvChunk<T, WF>;
+  if constexpr (sub < GC::kSubs) {
+    float f0[8], f1[8];
+    GC::template decode8<sub>(q0, f0);
+    GC::template decode8<sub>(q1, f1);
+    if constexpr (WF != WeightFormat::kDense) {
+#pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        f0[i] *= s0;
+        f1[i] *= s1;
+      }
+    }
+    gemv_fma8<T>(f0, f1, A, lda, arow, k + sub * 8, mr, acc0, acc1);
+    gemv_sub<T, WF, sub + 1>(q0, q1, s0, s1, A, lda, arow, k, mr, acc0, acc1);
+  }
+}
+
+// The rows kernel, for experts with several token rows: each output row pair
+// (n, n+1) is computed by `wpp` warps that split K
+// (interleaved 16-byte chunks, so every warp load stays coalesced); partial
+// sums meet in shared memory. One block = 8 warps = 8/wpp row pairs of one
+// expert; the weights are read once per group of up to 8 token rows.
+template <class T, WeightFormat WF>
+__global__ void __launch_bounds__(GEMV_WARPS * 32, WF == WeightFormat::kMxfp4 ? 2 : 3) gemv_rows_kernel(const GemmParams p, const int wpp) {
+  pdl_begin();
+  int expert;
+  int32_t rb, re;
+  if (p.expert_offsets) {
+    if ((int)blockIdx.y >= *p.active_count) return;
+    expert = p.active_experts[blockIdx.y];
+    rb = p.expert_offsets[expert];
+    re = p.expert_offsets[expert + 1];
+  } else {
+    expert = 0;
+    rb = 0;
+    re = p.m;
+  }
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int pairs_per_block = GEMV_WARPS / wpp;
+  const int pair = warp / wpp, ks = warp % wpp;
+  const int n = (blockIdx.x * pairs_per_block + pair) * 2;  // rows n, n+1 (gate, up when paired)
+  const bool live = n < p.n;                               // no early return: barriers below
+
+  using GC = GemvChunk<T, WF>;
+  constexpr int EPL = GC::kElems;
+  const int chunks = p.k / EPL;
+  const int64_t w_row_bytes = (int64_t)p.k * GC::kRowBytesNum / GC::kRowBytesDen;
+  const uint8_t* Wb = static_cast<const uint8_t*>(p.b) + (int64_t)expert * p.b_expert_bytes;
+  const int nn = live ? n : 0;
+  const uint4* w0 = reinterpret_cast<const uint4*>(Wb + (int64_t)nn * w_row_bytes);
+  const uint4* w1 = reinterpret_cast<const uint4*>(Wb + (int64_t)(nn + 1) * w_row_bytes);
+  const T* A = static_cast<const T*>(p.a);
+  __shared__ float part[GEMV_WARPS][GEMV_ROWS][2];
+
+  for (int32_t r0 = rb; r0 < re; r0 += GEMV_ROWS) {
+    const int mr = min(GEMV_ROWS, re - r0);
+    int32_t arow[GEMV_ROWS];
+#pragma unroll
+    for (int m = 0; m < GEMV_ROWS; ++m) arow[m] = a_row_of(p, r0 + min(m, mr - 1));
+    float acc0[GEMV_ROWS], acc1[GEMV_ROWS];
+#pragma unroll
+    for (int m = 0; m < GEMV_ROWS; ++m) acc0[m] = acc1[m] = 0.f;
+
+    if (live) {
+      const int stride = 32 * wpp;
+      int c = ks * 32 + lane;
+      // Two chunks per trip: four 16-byte weight loads in flight per lane.
+      for (; c + stride < chunks; c += 2 * stride) {
+        const uint4 q0 = __ldg(w0 + c), q1 = __ldg(w1 + c);
+        const uint4 r0_ = __ldg(w0 + c + stride), r1_ = __ldg(w1 + c + stride);
+        const int k = c * EPL, k2 = (c + stride) * EPL;
+        gemv_sub<T, WF, 0>(q0, q1, gemv_chunk_scale<WF>(p, expert, n, k), gemv_chunk_scale<WF>(p, expert, n + 1, k), A,
+                           p.lda, arow, k, mr, acc0, acc1);
+        gemv_sub<T, WF, 0>(r0_, r1_, gemv_chunk_scale<WF>(p, expert, n, k2), gemv_chunk_scale<WF>(p, expert, n + 1, k2),
+                           A, p.lda, arow, k2, mr, acc0, acc1);
+      }
+      if (c < chunks) {
+        const uint4 q0 = __ldg(w0 + c), q1 = __ldg(w1 + c);
+        const int k = c * EPL;
+        gemv_sub<T, WF, 0>(q0, q1, gemv_chunk_scale<WF>(p, expert, n, k), gemv_chunk_scale<WF>(p, expert, n + 1, k), A,
+                           p.lda, arow, k, mr, acc0, acc1);
+      }
+    }
+#pragma unroll
+    for (int m = 0; m < GEMV_ROWS; ++m) {
+#pragma unroll
+      for (int o = 16; o > 0; o >>= 1) {
+        acc0[m] += __shfl_xor_sync(0xffffffffu, acc0[m], o);
+        acc1[m] += __shfl_xor_sync(0xffffffffu, acc1[m], o);
+      }
+    }
+    if (wpp == 1) {
+      if (live && lane < mr) {
+        // Lane m writes row m (register indices stay compile-time through the select).
+        float v0 = 0.f, v1 = 0.f;
+#pragma unroll
+        for (int m = 0; m < GEMV_ROWS; ++m)
+          if (m == lane) { v0 = acc0[m]; v1 = acc1[m]; }
+        epilogue_pair<T>(p, expert, r0 + lane, n, v0, v1);
+      }
+      continue;
+    }
+    if (lane == 0) {
+#pragma unroll
+      for (int m = 0; m < GEMV_ROWS; ++m) { part[warp][m][0] = acc0[m]; part[warp][m][1] = acc1[m]; }
+    }
+    __syncthreads();
+    if (live && ks == 0 && lane < mr) {
+      float v0 = 0.f, v1 = 0.f;
+      for (int w = 0; w < wpp; ++w) { v0 += part[warp + w][lane][0]; v1 += part[warp + w][lane][1]; }
+      epilogue_pair<T>(p, expert, r0 + lane, n, v0, v1);
+    }
+    __syncthreads();
+  }
+}
+
+
+// ---------------------------------------------------------------- launchers
+
+// Warps of this kernel variant the GPU holds at once with `smem` bytes of
+// staged rows per block (occupancy query, cached per device and size class;
+// each class is probed at its largest size, so the answer is a lower bound).
+template <class T, WeightFormat WF, int MR>
+int64_t resident_gemv_warps(size_t smem) {
+  static std::atomic<int64_t> cache[64][3];
+  int dev = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= 64) dev = 0;
+  const int cls = smem == 0 ? 0 : smem <= 48 * 1024 ? 1 : 2;
+  int64_t v = cache[dev][cls].load(std::memory_order_relaxed);
+  if (v) return v;
+  const size_t probe = cls == 0 ? 0 : cls == 1 ? 48 * 1024 : GEMV_SMEM_MAX;
+  int sms = 0, blocks = 0;
+  if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, gemv_stream_kernel<T, WF, MR>, GEMV_WARPS * 32,
+                                                    probe) != cudaSuccess)
+    return 132 * 16;
+  v = std::max<int64_t>(1, (int64_t)sms * std::max(blocks, 1) * GEMV_WARPS);
+  cache[dev][cls].store(v, std::memory_order_relaxed);
+  return v;
+}
+
+template <class T, WeightFormat WF, int MR>
+void launch_gemv_stream(const GemmParams& p, int64_t max_groups, int forced_ppw, cudaStream_t stream) {
+  const int pairs = p.n / 2;
+  const size_t smem = (size_t)MR * p.k * sizeof(T);  // <= GEMV_SMEM_MAX (checked by the caller)
+  static const cudaError_t attr = cudaFuncSetAttribute(gemv_stream_kernel<T, WF, MR>,
+                                                       cudaFuncAttributeMaxDynamicSharedMemorySize, GEMV_SMEM_MAX);
+  cuda_check(attr, "cudaFuncSetAttribute(grouped_gemv)");
+  // Pairs per warp: all warps in one wave. Each warp then streams its pairs
+  // back to back with the ring full, and no second, partial wave of blocks
+  // leaves most SMs idle at the end (max_groups is exact for one token and
+  // an upper bound otherwise).
+  int ppw = forced_ppw;
+  if (!ppw) {
+    const int64_t total_pairs = (int64_t)pairs * max_groups;
+    const int64_t resident = resident_gemv_warps<T, WF, MR>(smem);
+    ppw = static_cast<int>(std::min<int64_t>(64, std::max<int64_t>(1, (total_pairs + resident - 1) / resident)));
+  }
+  const dim3 grid(ceil_div(pairs, GEMV_WARPS * ppw), static_cast<unsigned>(max_groups));
+  launch_pdl(true, gemv_stream_kernel<T, WF, MR>, grid, GEMV_WARPS * 32, smem, stream, "grouped_gemv", p, ppw);
+}
+
+template <class T, WeightFormat WF>
+void launch_gemv_rows(const GemmParams& p, int64_t max_groups, cudaStream_t stream) {
+  // Warps per row pair: split K only for very long rows (short warps lose
+  // more to latency than they gain).
+  const int chunks = p.k / GemvChunk<T, WF>::kElems;
+  int wpp = 1;
+  while (wpp < GEMV_WARPS && chunks >= 32 * 16 * (2 * wpp)) wpp *= 2;
+  const int pairs_per_block = GEMV_WARPS / wpp;
+  const dim3 grid(ceil_div(p.n, 2 * pairs_per_block), static_cast<unsigned>(max_groups));
+  launch_pdl(true, gemv_rows_kernel<T, WF>, grid, GEMV_WARPS * 32, 0, stream, "grouped_gemv", p, wpp);
+}
+
+// Auto: the streaming kernel where it measured faster on the H100, one token
+// row per expert with MXFP4 weights (gpt-oss decode: 119 -> 67 us per
+// layer). Dense and fp8 weights, and several rows, keep the rows kernel,
+// which was as fast or faster there (docs/performance.md).
+template <class T, WeightFormat WF>
+void launch_gemv_format(const GemmParams& p, int64_t max_groups, int64_t max_rows, const GemvTuning& t,
+                        cudaStream_t stream) {
+  const bool fits = max_rows <= 1 && (size_t)p.k * sizeof(T) <= GEMV_SMEM_MAX;
+  const bool stream_kernel =
+      fits && (t.kernel == GemvKernel::kStream || (t.kernel == GemvKernel::kAuto && WF == WeightFormat::kMxfp4));
+  if (stream_kernel) launch_gemv_stream<T, WF, 1>(p, max_groups, t.pairs_per_warp, stream);
+  else launch_gemv_rows<T, WF>(p, max_groups, stream);
+}
+
+}  // namespace
+
+template <class T>
+void launch_grouped_gemv(const GemmParams& p, WeightFormat wf, int64_t max_groups, int64_t max_rows,
+                         const GemvTuning& tuning, cudaStream_t stream) {
+  if (max_groups <= 0 || p.n <= 0) return;
+  switch (wf) {
+    case WeightFormat::kDense: launch_gemv_format<T, WeightFormat::kDense>(p, max_groups, max_rows, tuning, stream); break;
+    case WeightFormat::kFp8: launch_gemv_format<T, WeightFormat::kFp8>(p, max_groups, max_rows, tuning, stream); break;
+    case WeightFormat::kMxfp4: launch_gemv_format<T, WeightFormat::kMxfp4>(p, max_groups, max_rows, tuning, stream); break;
+  }
+  MOERT_CUDA_LAUNCH_CHECK("grouped_gemv");
+}
+
+template void launch_grouped_gemv<__nv_bfloat16>(const GemmParams&, WeightFormat, int64_t, int64_t, const GemvTuning&,
+                                                  cudaStream_t);
+template void launch_grouped_gemv<__half>(const GemmParams&, WeightFormat, int64_t, int64_t, const GemvTuning&, cudaStream_t);
+
+}  // namespace moert_cuda
