@@ -456,16 +456,21 @@ void launch_gemv_rows(const GemmParams& p, int64_t max_groups, cudaStream_t stre
   launch_pdl(true, gemv_rows_kernel<T, WF>, grid, GEMV_WARPS * 32, 0, stream, "grouped_gemv", p, wpp);
 }
 
-// Auto: the streaming kernel where it measured faster on the H100, one token
-// row per expert with MXFP4 weights (gpt-oss decode: 119 -> 67 us per
-// layer). Dense and fp8 weights, and several rows, keep the rows kernel,
-// which was as fast or faster there (docs/performance.md).
+// Auto: the streaming kernel where it measured faster on the H100, at one
+// token row per expert: MXFP4 weights (gpt-oss: 119 -> 66 us per layer) and
+// dense weights with short rows, <= 8 steps of 32 chunks (qwen3, K = 2048 and
+// 768: 56.6 -> 53.6 us). Longer dense rows (gpt-oss K = 2880: equal; mixtral
+// K = 4096, 14336: 5-10% slower), fp8 (not measured) and several token rows
+// keep the rows kernel (docs/cuda-backend.md).
 template <class T, WeightFormat WF>
 void launch_gemv_format(const GemmParams& p, int64_t max_groups, int64_t max_rows, const GemvTuning& t,
                         cudaStream_t stream) {
   const bool fits = max_rows <= 1 && (size_t)p.k * sizeof(T) <= GEMV_SMEM_MAX;
+  const int steps_per_pair = (p.k / GemvChunk<T, WF>::kElems + 31) / 32;
+  const bool auto_stream =
+      WF == WeightFormat::kMxfp4 || (WF == WeightFormat::kDense && steps_per_pair <= 8);
   const bool stream_kernel =
-      fits && (t.kernel == GemvKernel::kStream || (t.kernel == GemvKernel::kAuto && WF == WeightFormat::kMxfp4));
+      fits && (t.kernel == GemvKernel::kStream || (t.kernel == GemvKernel::kAuto && auto_stream));
   if (stream_kernel) launch_gemv_stream<T, WF, 1>(p, max_groups, t.pairs_per_warp, stream);
   else launch_gemv_rows<T, WF>(p, max_groups, stream);
 }

@@ -4,6 +4,8 @@
 // depends only on its own slot, so outputs are deterministic anyway.
 #include "sort_align.cuh"
 
+#include "routing_device.cuh"
+
 #include <cub/block/block_scan.cuh>
 
 namespace moert_cuda {
@@ -18,12 +20,12 @@ struct Triple {
   __device__ Triple operator+(const Triple& o) const { return {a + o.a, b + o.b, c + o.c}; }
 };
 
-__global__ void __launch_bounds__(kThreads) sort_align_kernel(const int32_t* __restrict__ ids, int64_t slots,
-                                                              int experts, int tile_rows, SortBuffers out) {
-  pdl_begin();
-  using Scan = cub::BlockScan<Triple, kThreads>;
-  __shared__ typename Scan::TempStorage scan_tmp;
-  extern __shared__ int32_t sm[];
+using Scan = cub::BlockScan<Triple, kThreads>;
+
+// The whole sort, by one block of kThreads; `sm` is 2 * experts ints.
+__device__ __forceinline__ void sort_align_block(const int32_t* __restrict__ ids, int64_t slots, int experts,
+                                                 int tile_rows, SortBuffers out, int32_t* sm,
+                                                 typename Scan::TempStorage& scan_tmp) {
   int32_t* count = sm;             // [experts]
   int32_t* cursor = sm + experts;  // [experts]
   for (int e = threadIdx.x; e < experts; e += blockDim.x) count[e] = 0;
@@ -71,6 +73,38 @@ __global__ void __launch_bounds__(kThreads) sort_align_kernel(const int32_t* __r
   }
 }
 
+__global__ void __launch_bounds__(kThreads) sort_align_kernel(const int32_t* __restrict__ ids, int64_t slots,
+                                                              int experts, int tile_rows, SortBuffers out) {
+  pdl_begin();
+  __shared__ typename Scan::TempStorage scan_tmp;
+  extern __shared__ int32_t sm[];
+  sort_align_block(ids, slots, experts, tile_rows, out, sm, scan_tmp);
+}
+
+// Small batches: routing and the sort in one block, one launch and one round
+// trip fewer. Warp w routes tokens w, w + kRouteWarps, ...; the routed ids
+// are global writes of this block, visible to all its threads after the
+// barrier.
+constexpr int kRouteWarps = 8;
+__global__ void __launch_bounds__(kThreads) route_sort_kernel(RoutingParams p, int experts, int tile_rows,
+                                                              SortBuffers out) {
+  pdl_begin();
+  __shared__ typename Scan::TempStorage scan_tmp;
+  extern __shared__ int32_t sm[];  // [2 * experts] ints, then [kRouteWarps][2 * num_experts] floats
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  float* scores = reinterpret_cast<float*>(sm + 2 * experts);
+  if (warp < kRouteWarps)
+    for (int64_t t = warp; t < p.tokens; t += kRouteWarps)
+      route_token(p, t, scores + warp * 2 * p.num_experts, lane);
+  __syncthreads();
+  sort_align_block(p.local_ids, p.tokens * p.top_k, experts, tile_rows, out, sm, scan_tmp);
+}
+
+size_t route_sort_smem(const RoutingParams& p, int experts) {
+  return sizeof(int32_t) * 2 * experts + sizeof(float) * kRouteWarps * 2 * (size_t)p.num_experts;
+}
+constexpr size_t kRouteSortSmemMax = 96 * 1024;
+
 }  // namespace
 
 void launch_sort_align(const int32_t* local_ids, int64_t slots, int num_local_experts, int tile_rows,
@@ -79,6 +113,21 @@ void launch_sort_align(const int32_t* local_ids, int64_t slots, int num_local_ex
   launch_pdl(true, sort_align_kernel, 1, kThreads, smem, stream, "sort_align", local_ids, slots, num_local_experts, tile_rows,
              out);
   MOERT_CUDA_LAUNCH_CHECK("sort_align");
+}
+
+bool route_and_sort_fits(const RoutingParams& p, int num_local_experts) {
+  return p.tokens <= kRouteSortMaxTokens && route_sort_smem(p, num_local_experts) <= kRouteSortSmemMax;
+}
+
+void launch_route_and_sort(const RoutingParams& p, int num_local_experts, int tile_rows, const SortBuffers& out,
+                           cudaStream_t stream) {
+  const size_t smem = route_sort_smem(p, num_local_experts);
+  static const cudaError_t attr =
+      cudaFuncSetAttribute(route_sort_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kRouteSortSmemMax);
+  cuda_check(attr, "cudaFuncSetAttribute(route_sort)");
+  // No PDL attribute: the forward's first kernel starts after all earlier work.
+  route_sort_kernel<<<1, kThreads, smem, stream>>>(p, num_local_experts, tile_rows, out);
+  MOERT_CUDA_LAUNCH_CHECK("route_sort");
 }
 
 }  // namespace moert_cuda

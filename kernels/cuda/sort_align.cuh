@@ -10,6 +10,7 @@
 #pragma once
 
 #include "common.cuh"
+#include "routing.cuh"
 
 namespace moert_cuda {
 
@@ -31,5 +32,14 @@ inline int64_t max_row_tiles(int64_t slots, int64_t experts, int tile_rows) {
 // local_ids [slots], -1 = not local (skipped). Needs E_local <= 4096.
 void launch_sort_align(const int32_t* local_ids, int64_t slots, int num_local_experts, int tile_rows,
                        const SortBuffers& out, cudaStream_t stream);
+
+// Small batches (up to kRouteSortMaxTokens tokens, scores fitting shared
+// memory): routing (launch_routing's work) and this sort fused into one
+// single-block kernel. Not for custom routing (its ids come from the host's
+// function).
+constexpr int64_t kRouteSortMaxTokens = 64;
+bool route_and_sort_fits(const RoutingParams& p, int num_local_experts);
+void launch_route_and_sort(const RoutingParams& p, int num_local_experts, int tile_rows, const SortBuffers& out,
+                           cudaStream_t stream);
 
 }  // namespace moert_cuda

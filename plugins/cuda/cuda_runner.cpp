@@ -438,6 +438,15 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   }
   if (tokens == 0) return;
 
+  // ---- routing and sort by expert
+  SortBuffers sb{reinterpret_cast<int32_t*>(at(L.offsets)),     reinterpret_cast<int32_t*>(at(L.sorted_slot)),
+                 reinterpret_cast<int32_t*>(at(L.active)),      reinterpret_cast<int32_t*>(at(L.active_count)),
+                 reinterpret_cast<int32_t*>(at(L.tile_expert)), reinterpret_cast<int32_t*>(at(L.tile_row0)),
+                 reinterpret_cast<int32_t*>(at(L.tile_count))};
+  // Decode path (GEMV) when experts see few rows on average; tensor cores
+  // otherwise, with 128-row tiles once experts average that many rows.
+  const bool decode = S <= decode_rows_ * E;
+  const int tile_rows = forced_tile_rows_ ? forced_tile_rows_ : (S >= 128 * E ? 128 : 64);
   if (d_.routing_method == MOERT_ROUTING_CUSTOM) {
     int64_t shp[2] = {tokens, K};
     moert_tensor tw{at(L.topk_weights), {MOERT_DEVICE_CUDA, device_}, 2, kF32, shp, nullptr, 0};
@@ -448,20 +457,13 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
       fail(MOERT_STATUS_INVALID_ARGUMENT, "custom routing function failed");
     }
     launch_map_ids(reinterpret_cast<const int32_t*>(at(L.raw_ids)), rp, st);
+    launch_sort_align(rp.local_ids, S, static_cast<int>(E), tile_rows, sb, st);
+  } else if (route_and_sort_fits(rp, static_cast<int>(E))) {
+    launch_route_and_sort(rp, static_cast<int>(E), tile_rows, sb, st);  // small batches: one kernel
   } else {
     launch_routing(rp, st);
+    launch_sort_align(rp.local_ids, S, static_cast<int>(E), tile_rows, sb, st);
   }
-
-  // ---- sort by expert
-  SortBuffers sb{reinterpret_cast<int32_t*>(at(L.offsets)),     reinterpret_cast<int32_t*>(at(L.sorted_slot)),
-                 reinterpret_cast<int32_t*>(at(L.active)),      reinterpret_cast<int32_t*>(at(L.active_count)),
-                 reinterpret_cast<int32_t*>(at(L.tile_expert)), reinterpret_cast<int32_t*>(at(L.tile_row0)),
-                 reinterpret_cast<int32_t*>(at(L.tile_count))};
-  // Decode path (GEMV) when experts see few rows on average; tensor cores
-  // otherwise, with 128-row tiles once experts average that many rows.
-  const bool decode = S <= decode_rows_ * E;
-  const int tile_rows = forced_tile_rows_ ? forced_tile_rows_ : (S >= 128 * E ? 128 : 64);
-  launch_sort_align(rp.local_ids, S, static_cast<int>(E), tile_rows, sb, st);
 
   const bool aq = d_.activation_quant == MOERT_ACT_QUANT_FP8_PER_TOKEN;
   const T* x = static_cast<const T*>(data_ptr(a.hidden_states));

@@ -152,7 +152,7 @@ static std::vector<NumericsCase> numerics_cases() {
   add("bf16_interleaved_bias", il, {3, 300});
   Case sh = base;
   sh.shared = true; sh.shared_gate = true; sh.shared_I = 96;
-  add("shared_expert_gated", sh, {4, 300});
+  add("shared_expert_gated", sh, {1, 4, 300});
   Case sh2 = base;
   sh2.shared = true; sh2.shared_I = 512; sh2.shared_act = MOERT_ACT_GELU_AND_MUL;  // wider than routed: chunks
   add("shared_expert_wide", sh2, {300});

@@ -1,0 +1,131 @@
+// Device side of routing (see routing.cuh): one warp routes one token.
+// Shared by the routing kernel and the fused route-and-sort kernel of small
+// batches (sort_align.cu), so both run the same code.
+#pragma once
+
+#include "routing.cuh"
+
+namespace moert_cuda {
+namespace routing_detail {
+
+__device__ __forceinline__ float load_logit(const void* p, int dt, int64_t i) {
+  if (dt == 0) return static_cast<const float*>(p)[i];
+  if (dt == 1) return __bfloat162float(static_cast<const __nv_bfloat16*>(p)[i]);
+  return __half2float(static_cast<const __half*>(p)[i]);
+}
+
+// Warp arg-max over v[0..n): larger value wins, equal values -> lower index.
+__device__ __forceinline__ int warp_argmax(const float* v, int n, int lane) {
+  float best = -INFINITY;
+  int bi = 0x7fffffff;
+  for (int i = lane; i < n; i += 32) {
+    float x = v[i];
+    if (x > best || (x == best && i < bi)) { best = x; bi = i; }
+  }
+  for (int o = 16; o > 0; o >>= 1) {
+    float ob = __shfl_xor_sync(0xffffffffu, best, o);
+    int oi = __shfl_xor_sync(0xffffffffu, bi, o);
+    if (ob > best || (ob == best && oi < bi)) { best = ob; bi = oi; }
+  }
+  return bi;
+}
+
+__device__ __forceinline__ float warp_sum(float v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+__device__ __forceinline__ float warp_max(float v) {
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+
+// EPLB replica + expert map for one routed slot; records the load.
+__device__ __forceinline__ int32_t map_slot(const RoutingParams& p, int64_t slot, int32_t logical) {
+  int32_t phys = logical;
+  if (p.l2p_map) {
+    const int cnt = p.replica_count[logical];
+    const int r = static_cast<int>(slot % (cnt > 0 ? cnt : 1));
+    phys = p.l2p_map[(int64_t)logical * p.max_replicas + r];
+  }
+  if (p.expert_load && phys >= 0) atomicAdd(p.expert_load + phys, 1ull);
+  if (phys < 0) return -1;
+  return p.expert_map ? p.expert_map[phys] : phys;
+}
+
+}  // namespace routing_detail
+
+// Routes token t with one warp; `score` is 2 * num_experts floats of shared
+// memory owned by this warp. Writes topk_weights/local_ids of t's slots.
+__device__ __forceinline__ void route_token(const RoutingParams& p, int64_t t, float* score, int lane) {
+  const int E = p.num_experts;
+  float* sel = score + E;              // selection scores (biased, masked)
+  float mx = -INFINITY;
+  for (int e = lane; e < E; e += 32) {
+    float x = routing_detail::load_logit(p.logits, p.logits_dtype, t * E + e);
+    score[e] = x;
+    mx = fmaxf(mx, x);
+  }
+  __syncwarp();
+  if (!p.sigmoid) {
+    mx = routing_detail::warp_max(mx);
+    float sum = 0.f;
+    for (int e = lane; e < E; e += 32) { float v = expf(score[e] - mx); score[e] = v; sum += v; }
+    sum = routing_detail::warp_sum(sum);
+    for (int e = lane; e < E; e += 32) score[e] /= sum;
+  } else {
+    for (int e = lane; e < E; e += 32) score[e] = 1.f / (1.f + expf(-score[e]));
+  }
+  for (int e = lane; e < E; e += 32) sel[e] = score[e] + (p.correction_bias ? p.correction_bias[e] : 0.f);
+  __syncwarp();
+  if (p.grouped) {
+    // Group score: sum of the top-2 biased scores (max when no bias); lane g owns group g.
+    const int per = E / p.num_groups;
+    float gs = -INFINITY;
+    if (lane < p.num_groups) {
+      float a = -INFINITY, b = -INFINITY;
+      for (int i = 0; i < per; ++i) {
+        float v = sel[lane * per + i];
+        if (v > a) { b = a; a = v; } else if (v > b) { b = v; }
+      }
+      gs = p.correction_bias ? a + b : a;
+    }
+    // Keep topk_groups groups (ties -> lower group id); mask the others.
+    unsigned keep = 0;
+    for (int r = 0; r < p.topk_groups; ++r) {
+      float best = (lane < p.num_groups && !((keep >> lane) & 1u)) ? gs : -INFINITY;
+      int bi = lane < p.num_groups && !((keep >> lane) & 1u) ? lane : 0x7fffffff;
+      for (int o = 16; o > 0; o >>= 1) {
+        float ob = __shfl_xor_sync(0xffffffffu, best, o);
+        int oi = __shfl_xor_sync(0xffffffffu, bi, o);
+        if (ob > best || (ob == best && oi < bi)) { best = ob; bi = oi; }
+      }
+      keep |= 1u << bi;
+    }
+    for (int e = lane; e < E; e += 32)
+      if (!((keep >> (e / per)) & 1u)) sel[e] = -INFINITY;
+    __syncwarp();
+  }
+  // top-k by repeated arg-max; lane k keeps slot k.
+  float my_w = 0.f;
+  int32_t my_id = 0;
+  float wsum = 0.f;
+  for (int k = 0; k < p.top_k; ++k) {
+    const int id = routing_detail::warp_argmax(sel, E, lane);
+    const float w = score[id];
+    wsum += w;
+    if (lane == k) { my_w = w; my_id = id; }
+    __syncwarp();
+    if (lane == 0) sel[id] = -INFINITY;
+    __syncwarp();
+  }
+  if (lane < p.top_k) {
+    float w = my_w;
+    if (p.renormalize) w /= wsum;
+    w *= p.scaling;
+    const int64_t slot = t * p.top_k + lane;
+    p.topk_weights[slot] = w;
+    p.local_ids[slot] = routing_detail::map_slot(p, slot, my_id);
+  }
+}
+
+}  // namespace moert_cuda
