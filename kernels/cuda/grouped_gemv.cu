@@ -98,8 +98,9 @@ __device__ __forceinline__ int a_sm_index(int m, int s, int c, int chunks) {
 }
 
 // MR: token rows per pass, all staged in shared memory. Launched with MR = 1
-// only (several rows measured slower than the rows kernel: more registers,
-// fewer warps); 2 blocks per SM keep the ring in registers.
+// only: 8 and 2 rows per pass measured about 2x slower than the rows kernel
+// at 16 and 24 tokens (qwen3, gpt-oss); 2 blocks per SM keep the ring in
+// registers.
 template <class T, WeightFormat WF, int MR>
 __global__ void __launch_bounds__(GEMV_WARPS * 32, 2) gemv_stream_kernel(const GemmParams p, const int ppw) {
   pdl_begin();
@@ -457,18 +458,18 @@ void launch_gemv_rows(const GemmParams& p, int64_t max_groups, cudaStream_t stre
 }
 
 // Auto: the streaming kernel where it measured faster on the H100, at one
-// token row per expert: MXFP4 weights (gpt-oss: 119 -> 66 us per layer) and
-// dense weights with short rows, <= 8 steps of 32 chunks (qwen3, K = 2048 and
-// 768: 56.6 -> 53.6 us). Longer dense rows (gpt-oss K = 2880: equal; mixtral
-// K = 4096, 14336: 5-10% slower), fp8 (not measured) and several token rows
-// keep the rows kernel (docs/cuda-backend.md).
+// token row per expert: MXFP4 weights (gpt-oss: 119 -> 64 us per layer) and
+// dense weights with rows of <= 12 steps of 32 chunks (qwen3, K = 2048 and
+// 768: 56.6 -> 53.6 us; gpt-oss, K = 2880: 113 -> 104 us). Longer dense rows
+// (mixtral, K = 4096 and 14336: 5-10% slower), fp8 (not measured) and
+// several token rows keep the rows kernel (docs/cuda-backend.md).
 template <class T, WeightFormat WF>
 void launch_gemv_format(const GemmParams& p, int64_t max_groups, int64_t max_rows, const GemvTuning& t,
                         cudaStream_t stream) {
   const bool fits = max_rows <= 1 && (size_t)p.k * sizeof(T) <= GEMV_SMEM_MAX;
   const int steps_per_pair = (p.k / GemvChunk<T, WF>::kElems + 31) / 32;
   const bool auto_stream =
-      WF == WeightFormat::kMxfp4 || (WF == WeightFormat::kDense && steps_per_pair <= 8);
+      WF == WeightFormat::kMxfp4 || (WF == WeightFormat::kDense && steps_per_pair <= 12);
   const bool stream_kernel =
       fits && (t.kernel == GemvKernel::kStream || (t.kernel == GemvKernel::kAuto && auto_stream));
   if (stream_kernel) launch_gemv_stream<T, WF, 1>(p, max_groups, t.pairs_per_warp, stream);
