@@ -37,7 +37,7 @@ void launch_sort_align(const int32_t* local_ids, int64_t slots, int num_local_ex
 // memory): routing (launch_routing's work) and this sort fused into one
 // single-block kernel. Not for custom routing (its ids come from the host's
 // function).
-constexpr int64_t kRouteSortMaxTokens = 64;
+constexpr int64_t kRouteSortMaxTokens = 32;  // one token per warp of the block
 bool route_and_sort_fits(const RoutingParams& p, int num_local_experts);
 void launch_route_and_sort(const RoutingParams& p, int num_local_experts, int tile_rows, const SortBuffers& out,
                            cudaStream_t stream);
