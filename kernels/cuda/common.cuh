@@ -85,6 +85,38 @@ __device__ __forceinline__ void pdl_begin() {
   pdl_trigger();
 }
 
+// The current device's SM count and whether it is compute capability 9.0
+// exactly (the sm_90a machine code runs there; other GPUs JIT the compute_80
+// PTX). Cached per device: host code on the launch path must not query the
+// driver each call.
+inline int current_device() {
+  int dev = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= 64) dev = 0;
+  return dev;
+}
+inline int device_sm_count() {
+  static std::atomic<int> cache[64];
+  const int dev = current_device();
+  int n = cache[dev].load(std::memory_order_relaxed);
+  if (n) return n;
+  if (cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess || n <= 0) n = 132;
+  cache[dev].store(n, std::memory_order_relaxed);
+  return n;
+}
+inline bool device_is_sm90() {
+  static std::atomic<signed char> cache[64];  // 0 unknown, 1 yes, -1 no
+  const int dev = current_device();
+  const signed char c = cache[dev].load(std::memory_order_relaxed);
+  if (c) return c > 0;
+  int major = 0, minor = 0;
+  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev) != cudaSuccess)
+    return false;
+  const bool ok = major == 9 && minor == 0;
+  cache[dev].store(ok ? 1 : -1, std::memory_order_relaxed);
+  return ok;
+}
+
 // PDL only on compute capability 9.0 exactly: the sm_90a machine code holds
 // the griddepcontrol instructions; the compute_80 PTX (JIT on other GPUs) has
 // none, so the attribute must not be set there. MOERT_CUDA_PDL=0 turns it off.
@@ -93,21 +125,7 @@ inline bool pdl_enabled() {
     const char* e = std::getenv("MOERT_CUDA_PDL");
     return e && e[0] == '0';
   }();
-  if (env_off) return false;
-  static std::atomic<signed char> cache[64];  // 0 unknown, 1 yes, -1 no
-  int dev = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess) return false;
-  if (dev >= 0 && dev < 64) {
-    const signed char c = cache[dev].load(std::memory_order_relaxed);
-    if (c) return c > 0;
-  }
-  int major = 0, minor = 0;
-  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess ||
-      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev) != cudaSuccess)
-    return false;
-  const bool ok = major == 9 && minor == 0;
-  if (dev >= 0 && dev < 64) cache[dev].store(ok ? 1 : -1, std::memory_order_relaxed);
-  return ok;
+  return !env_off && device_is_sm90();
 }
 
 // Launch with the PDL attribute (when pdl and pdl_enabled()); the kernel must

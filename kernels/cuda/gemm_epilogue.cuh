@@ -1,6 +1,7 @@
 // The grouped GEMMs' shared epilogue: where a sorted row's A operand comes
-// from, and how two adjacent output columns are finished (per-token scale,
-// bias, gated or single activation, or a plain store through c_index).
+// from, which rows a row tile covers, and how two adjacent output columns are
+// finished (per-token scale, bias, gated or single activation, or a plain
+// store through c_index).
 // Used by every GEMM variant so they write bit-identical results.
 #pragma once
 
@@ -11,6 +12,23 @@ namespace moert_cuda {
 
 __device__ __forceinline__ int32_t a_row_of(const GemmParams& p, int32_t pos) {
   return p.a_index ? p.a_index[pos] / p.a_index_div : pos;
+}
+
+// Group (expert, rows) of row tile `tile` (tile_expert/tile_row0/tile_count,
+// or one group of m rows when expert_offsets is null). False: no work.
+__device__ __forceinline__ bool mma_tile_of(const GemmParams& p, int tile, int rows_per_tile, int& expert,
+                                            int32_t& row0, int32_t& row_end) {
+  if (p.expert_offsets) {
+    if (tile >= *p.tile_count) return false;
+    expert = p.tile_expert[tile];
+    row0 = p.tile_row0[tile];
+    row_end = p.expert_offsets[expert + 1];
+  } else {
+    expert = 0;
+    row0 = tile * rows_per_tile;
+    row_end = p.m;
+  }
+  return row0 < row_end;
 }
 
 // Two adjacent output columns (n, n+1) of sorted row `pos`; n is even.

@@ -3,25 +3,10 @@
 #include "dequant.cuh"
 #include "gemm_epilogue.cuh"
 #include "grouped_gemm.cuh"
+#include "grouped_gemm_sm90.cuh"
 
 namespace moert_cuda {
 namespace {
-
-// Group (expert, rows) of this block. Returns false when the block has no work.
-__device__ __forceinline__ bool mma_tile_of(const GemmParams& p, int tile, int rows_per_tile, int& expert,
-                                            int32_t& row0, int32_t& row_end) {
-  if (p.expert_offsets) {
-    if (tile >= *p.tile_count) return false;
-    expert = p.tile_expert[tile];
-    row0 = p.tile_row0[tile];
-    row_end = p.expert_offsets[expert + 1];
-  } else {
-    expert = 0;
-    row0 = tile * rows_per_tile;
-    row_end = p.m;
-  }
-  return row0 < row_end;
-}
 
 // ---------------------------------------------------------------- PTX helpers
 
@@ -338,6 +323,12 @@ void launch_grouped_mma(const GemmParams& p, WeightFormat wf, int tile_rows, int
   if (max_tiles <= 0 || p.n <= 0) return;
   if (tile_rows != 64 && tile_rows != 128) throw std::runtime_error("grouped_mma: tile_rows must be 64 or 128");
   const bool big = tile_rows == 128;
+  // Hopper: dense weights in 128-row, 64-deep tiles go to the wgmma kernel
+  // (grouped_gemm_sm90.cu; MOERT_CUDA_WGMMA=0 keeps them here).
+  if (big && wf == WeightFormat::kDense && k_tile == 64 && p.k % 64 == 0 && grouped_mma_sm90_usable()) {
+    launch_grouped_mma_sm90<T>(p, max_tiles, stream);
+    return;
+  }
   // BK 64 needs K % 64 == 0 and dense weights; BK 32 otherwise.
   const bool bk64 = k_tile == 64 && wf == WeightFormat::kDense && p.k % 64 == 0;
   switch (wf) {

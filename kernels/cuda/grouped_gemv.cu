@@ -408,15 +408,14 @@ __global__ void __launch_bounds__(GEMV_WARPS * 32, WF == WeightFormat::kMxfp4 ? 
 template <class T, WeightFormat WF, int MR>
 int64_t resident_gemv_warps(size_t smem) {
   static std::atomic<int64_t> cache[64][3];
-  int dev = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= 64) dev = 0;
+  const int dev = current_device();
   const int cls = smem == 0 ? 0 : smem <= 48 * 1024 ? 1 : 2;
   int64_t v = cache[dev][cls].load(std::memory_order_relaxed);
   if (v) return v;
   const size_t probe = cls == 0 ? 0 : cls == 1 ? 48 * 1024 : GEMV_SMEM_MAX;
-  int sms = 0, blocks = 0;
-  if (cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
-      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, gemv_stream_kernel<T, WF, MR>, GEMV_WARPS * 32,
+  const int sms = device_sm_count();
+  int blocks = 0;
+  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, gemv_stream_kernel<T, WF, MR>, GEMV_WARPS * 32,
                                                     probe) != cudaSuccess)
     return 132 * 16;
   v = std::max<int64_t>(1, (int64_t)sms * std::max(blocks, 1) * GEMV_WARPS);

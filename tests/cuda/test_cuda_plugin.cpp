@@ -207,6 +207,28 @@ static std::vector<NumericsCase> numerics_cases() {
   ep.num_local = 4;
   ep.expert_map = {0, -1, 1, -1, 2, -1, 3, -1};
   add("expert_map_rank0", ep, {6, 300});
+  // 128-row tiles with dense weights and K % 64 == 0: on sm_90 the wgmma
+  // kernel (grouped_gemm_sm90.cu). Hundreds of rows per expert, partial
+  // column tiles (N = 576 and 320 against 128/256-wide tiles), gated + bias +
+  // interleaved, single activation with an expert map (c_index), and
+  // forced 128-row tiles with ~75 rows per expert (half-empty tiles).
+  Case wg = base;
+  wg.H = 576; wg.I = 384; wg.max_tokens = 2048;
+  wg.layout = MOERT_GATE_UP_INTERLEAVED; wg.bias = true;
+  add("bf16_wgmma_gated_bias", wg, {2048});
+  Case wg_ep = base;
+  wg_ep.bf16 = false; wg_ep.act = MOERT_ACT_RELU2;
+  wg_ep.H = 512; wg_ep.I = 320; wg_ep.max_tokens = 2048;
+  wg_ep.num_local = 4;
+  wg_ep.expert_map = {0, -1, 1, -1, 2, -1, 3, -1};
+  add("f16_wgmma_relu2_expert_map", wg_ep, {2048});
+  Case wg_bf16_ep = wg_ep;
+  wg_bf16_ep.bf16 = true; wg_bf16_ep.act = MOERT_ACT_SILU_AND_MUL;
+  add("bf16_wgmma_expert_map", wg_bf16_ep, {2048});
+  Case wg_small = base;
+  wg_small.I = 128;
+  wg_small.options = {{"cuda.mma_tile_rows", "128"}};
+  add("bf16_wgmma_forced_tile128", wg_small, {300});
   return v;
 }
 
@@ -290,9 +312,10 @@ TEST(CudaPlugin, ZeroTokens) {
 TEST(CudaPlugin, GraphCaptureReplaysWithNewInputs) {
   REQUIRE_GPU();
   const auto* api = plugin().api;
-  for (int64_t T : {3, 200}) {  // decode and tensor-core paths
+  for (int64_t T : {3, 200, 1100}) {  // decode and tensor-core paths (1100: 128-row tiles, wgmma on sm_90)
     Case c;
-    c.max_tokens = 256;
+    c.max_tokens = T > 256 ? T : 256;
+    if (T > 256) c.I = 128;  // K % 64 == 0 in both GEMMs
     c.shared = true;
     const HostWeights w = make_weights(c, 11);
     Harness h(c, w);

@@ -1,0 +1,409 @@
+// Grouped GEMM, Hopper wgmma variant (see grouped_gemm_sm90.cuh).
+//
+// Persistent blocks of 384 threads = 3 warpgroups, one block per SM (about
+// 197 KB of shared memory). Warpgroup 0 is the producer: for each work item
+// (128-row tile x BN columns) it gathers the 128 A rows (a_index) with
+// cp.async into a ring of STAGES stages, in the 128-byte-swizzled K-major
+// layout wgmma reads (16-byte chunk c of row r at r*128 + ((c ^ (r % 8)) * 16),
+// stage bases 1024-byte aligned), and thread 0 brings the BN x 64 weight tile
+// with one bulk tensor copy (TMA, same swizzle) per stage. Each stage's
+// `full` mbarrier completes when every producer thread's cp.async copies have
+// landed (cp.async.mbarrier.arrive.noinc) and the TMA bytes have arrived.
+// Warpgroups 1 and 2 each own 64 rows: after the wait they fence the
+// cp.async writes into the async proxy, issue wgmma.mma_async m64nBNk16
+// (4 per 64-deep k tile, f32 accumulators in registers), keep one k tile of
+// MMAs in flight (wait_group 1) and release the previous stage through its
+// `empty` mbarrier. The producer runs ahead into the next item while the
+// consumers run the epilogue on the accumulator fragments with the shared
+// epilogue_pair, so the results are those of grouped_mma's epilogue.
+//
+// Tuning knobs, read once: MOERT_CUDA_WG_BN (128/256; default by K),
+// MOERT_CUDA_WG_GROUP (row tiles per rasterization group, 16),
+// MOERT_CUDA_WG_TMA=0 (weights by cp.async too, as when the tensor map
+// cannot be encoded).
+#include <cudaTypedefs.h>  // PFN_cuTensorMapEncodeTiled (the driver entry point, fetched through the runtime)
+
+#include "gemm_epilogue.cuh"
+#include "grouped_gemm_sm90.cuh"
+
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define MOERT_SM90_WGMMA 1
+#endif
+
+namespace moert_cuda {
+namespace {
+
+constexpr int WG_BM = 128, WG_BK = 64, WG_THREADS = 384;
+constexpr int WG_A_STAGE = WG_BM * WG_BK * 2;  // 16 KB
+template <int BN> constexpr int wg_stages() { return BN == 256 ? 4 : 6; }
+template <int BN> constexpr size_t wg_smem_bytes() {
+  return 1024 + (size_t)wg_stages<BN>() * (WG_A_STAGE + BN * 128) + 2 * 8 * wg_stages<BN>();
+}
+
+#ifdef MOERT_SM90_WGMMA
+__device__ __forceinline__ uint32_t smem_u32(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+__device__ __forceinline__ void mbar_init(uint32_t bar, uint32_t count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
+}
+__device__ __forceinline__ void mbar_arrive(uint32_t bar) {
+  asm volatile("{\n.reg .b64 st;\nmbarrier.arrive.shared::cta.b64 st, [%0];\n}\n" ::"r"(bar) : "memory");
+}
+__device__ __forceinline__ void mbar_wait(uint32_t bar, uint32_t parity) {
+  asm volatile(
+      "{\n.reg .pred P1;\n"
+      "WAIT:\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 P1, [%0], %1;\n"
+      "@P1 bra.uni DONE;\n"
+      "bra.uni WAIT;\n"
+      "DONE:\n}\n" ::"r"(bar),
+      "r"(parity)
+      : "memory");
+}
+__device__ __forceinline__ void cp_async16_s(uint32_t dst, const void* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(valid ? 16 : 0)
+               : "memory");
+}
+__device__ __forceinline__ void mbar_arrive_expect_tx(uint32_t bar, uint32_t bytes) {
+  asm volatile("{\n.reg .b64 st;\nmbarrier.arrive.expect_tx.shared::cta.b64 st, [%0], %1;\n}\n" ::"r"(bar), "r"(bytes)
+               : "memory");
+}
+// Bulk tensor copy of box (k0, n0, e) of a 3-D tensor map into shared memory,
+// completing on `bar` (transaction bytes).
+__device__ __forceinline__ void tma_load_3d(uint32_t dst, const CUtensorMap* map, int k0, int n0, int e, uint32_t bar) {
+  asm volatile(
+      "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4}], [%5];\n" ::"r"(dst),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(k0), "r"(n0), "r"(e), "r"(bar)
+      : "memory");
+}
+__device__ __forceinline__ void cp_async_arrive_noinc(uint32_t bar) {
+  asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(bar) : "memory");
+}
+template <int N>
+__device__ __forceinline__ void cp_async_wait_s() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory"); }
+__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory"); }
+
+// Shared-memory matrix descriptor: K-major, 128-byte swizzle, 8-row groups
+// 1024 bytes apart (SBO); LBO is unused in this mode.
+__device__ __forceinline__ uint64_t smem_desc(uint32_t addr) {
+  return (uint64_t)((addr & 0x3FFFF) >> 4) | ((uint64_t)1 << 16) | ((uint64_t)(1024 >> 4) << 32) |
+         ((uint64_t)1 << 62);
+}
+
+// D[64 x N] += A[64 x 16] * B[N x 16]^T, both from shared memory. One asm
+// body per N; TY is the PTX input type (bf16 or f16).
+#define MOERT_WGMMA_D0_63 \
+  "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), \
+  "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), \
+  "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), \
+  "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), \
+  "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), \
+  "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), \
+  "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), \
+  "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+#define MOERT_WGMMA_D64_127 \
+  "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), \
+  "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), \
+  "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), \
+  "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]), \
+  "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), \
+  "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]), \
+  "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), \
+  "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
+#define MOERT_WGMMA_N128(TY)                                                                       \
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"                                          \
+               "wgmma.mma_async.sync.aligned.m64n128k16.f32." TY "." TY " {" \
+               "%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15," \
+               "%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31," \
+               "%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47," \
+               "%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63" \
+               "}, %64, %65, p, 1, 1, 0, 0;\n}\n" \
+               : MOERT_WGMMA_D0_63                                                                 \
+               : "l"(da), "l"(db))
+#define MOERT_WGMMA_N256(TY)                                                                       \
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"                                          \
+               "wgmma.mma_async.sync.aligned.m64n256k16.f32." TY "." TY " {" \
+               "%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15," \
+               "%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31," \
+               "%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47," \
+               "%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63," \
+               "%64,%65,%66,%67,%68,%69,%70,%71,%72,%73,%74,%75,%76,%77,%78,%79," \
+               "%80,%81,%82,%83,%84,%85,%86,%87,%88,%89,%90,%91,%92,%93,%94,%95," \
+               "%96,%97,%98,%99,%100,%101,%102,%103,%104,%105,%106,%107,%108,%109,%110,%111," \
+               "%112,%113,%114,%115,%116,%117,%118,%119,%120,%121,%122,%123,%124,%125,%126,%127" \
+               "}, %128, %129, p, 1, 1, 0, 0;\n}\n" \
+               : MOERT_WGMMA_D0_63, MOERT_WGMMA_D64_127                                            \
+               : "l"(da), "l"(db))
+template <class T, int N>
+__device__ __forceinline__ void wgmma_k16(float (&d)[N / 2], uint64_t da, uint64_t db);
+template <>
+__device__ __forceinline__ void wgmma_k16<__nv_bfloat16, 128>(float (&d)[64], uint64_t da, uint64_t db) {
+  MOERT_WGMMA_N128("bf16");
+}
+template <>
+__device__ __forceinline__ void wgmma_k16<__half, 128>(float (&d)[64], uint64_t da, uint64_t db) {
+  MOERT_WGMMA_N128("f16");
+}
+template <>
+__device__ __forceinline__ void wgmma_k16<__nv_bfloat16, 256>(float (&d)[128], uint64_t da, uint64_t db) {
+  MOERT_WGMMA_N256("bf16");
+}
+template <>
+__device__ __forceinline__ void wgmma_k16<__half, 256>(float (&d)[128], uint64_t da, uint64_t db) {
+  MOERT_WGMMA_N256("f16");
+}
+
+// Keeps the compiler from moving accesses to the accumulators across the
+// wgmma waits.
+template <int N>
+__device__ __forceinline__ void fence_acc(float (&d)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(d[i])::"memory");
+}
+
+// Persistent: block b takes work items b, b + gridDim.x, ... of the
+// ntiles x ntn items (ntiles: the row tiles the sort built, read on the
+// device). Item v -> (row tile, column tile) in groups of `group_rows` row
+// tiles, row tile fastest inside a group, so the blocks working at one time
+// share weight columns (several row tiles of an expert read the same B tile
+// at about the same time) and a group's A rows stay in L2 across its column
+// tiles. The producer runs ahead into the next item while the consumers
+// finish the last one's epilogue.
+__device__ __forceinline__ void wg_item(int v, int ntiles, int ntn, int group_rows, int& tile, int& nt) {
+  const int per_group = group_rows * ntn;
+  const int grp = v / per_group;
+  const int first = grp * group_rows;
+  const int gm = min(group_rows, ntiles - first);
+  const int rem = v - grp * per_group;
+  tile = first + rem % gm;
+  nt = rem / gm;
+}
+#endif  // MOERT_SM90_WGMMA
+
+// TMA_B: the weight tile comes by one bulk tensor copy per stage (tensor map
+// over [E][N][K], 128-byte swizzle, rows past N zero-filled), issued by
+// producer thread 0; otherwise by cp.async like A.
+template <class T, int BN, bool TMA_B>
+__global__ void __launch_bounds__(WG_THREADS, 1)
+    grouped_wgmma_kernel(const GemmParams p, const __grid_constant__ CUtensorMap b_map, int group_rows) {
+#ifdef MOERT_SM90_WGMMA
+  pdl_begin();
+  constexpr int STAGES = wg_stages<BN>();
+  constexpr int B_STAGE = BN * 128;
+  const int ntn = (p.n + BN - 1) / BN;
+  const int ntiles = p.expert_offsets ? *p.tile_count : (p.m + WG_BM - 1) / WG_BM;
+  const int items = ntiles * ntn;
+  if ((int)blockIdx.x >= items) return;
+
+  extern __shared__ __align__(1024) unsigned char wg_smem_raw[];
+  const uint32_t base = (smem_u32(wg_smem_raw) + 1023u) & ~1023u;
+  const uint32_t sA = base, sB = base + STAGES * WG_A_STAGE;
+  const uint32_t bar_full = sB + STAGES * B_STAGE, bar_empty = bar_full + 8 * STAGES;
+  const int tid = threadIdx.x;
+  if (tid == 0) {
+#pragma unroll
+    for (int s = 0; s < STAGES; ++s) {
+      mbar_init(bar_full + 8 * s, TMA_B ? 129 : 128);  // the producer's threads (cp.async arrivals) + expect_tx
+      mbar_init(bar_empty + 8 * s, 256);  // the consumers' threads
+    }
+  }
+  __syncthreads();
+  const int ktiles = p.k / WG_BK;
+
+  if (tid < 128) {
+    // ---------------------------------------------------------------- producer
+    const int c = tid & 7, r = tid >> 3;  // chunk c of rows r + 16 i
+    const uint32_t swz = (uint32_t)(r * 128 + ((c ^ (r & 7)) << 4));
+    const int64_t wrow = (int64_t)p.k * (int64_t)sizeof(T);
+    int it = 0;
+    for (int v = blockIdx.x; v < items; v += gridDim.x) {
+      int tile, nt, expert;
+      int32_t row0, row_end;
+      wg_item(v, ntiles, ntn, group_rows, tile, nt);
+      if (!mma_tile_of(p, tile, WG_BM, expert, row0, row_end)) continue;  // same test as the consumers
+      const int n0 = nt * BN;
+      const T* A = static_cast<const T*>(p.a) + c * 8;
+      int32_t arow[8];
+      uint32_t aok = 0;
+#pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int32_t pos = row0 + r + 16 * i;
+        const bool ok = pos < row_end;
+        arow[i] = ok ? a_row_of(p, pos) : 0;
+        aok |= (uint32_t)ok << i;
+      }
+      const char* Wb = static_cast<const char*>(p.b) + (int64_t)expert * p.b_expert_bytes + c * 16;
+      uint32_t bok = 0;
+#pragma unroll
+      for (int i = 0; i < BN / 16; ++i) bok |= (uint32_t)(n0 + r + 16 * i < p.n) << i;
+      const char* Bsrc = Wb + (int64_t)(n0 + r) * wrow;
+
+      for (int kt = 0; kt < ktiles; ++kt, ++it) {
+        const int s = it % STAGES;
+        if (it >= STAGES) mbar_wait(bar_empty + 8 * s, ((it / STAGES) - 1) & 1);
+        const uint32_t a_dst = sA + s * WG_A_STAGE + swz;
+#pragma unroll
+        for (int i = 0; i < 8; ++i)
+          cp_async16_s(a_dst + i * 2048, A + (int64_t)arow[i] * p.lda + kt * WG_BK, (aok >> i) & 1);
+        if constexpr (TMA_B) {
+          if (tid == 0) {
+            mbar_arrive_expect_tx(bar_full + 8 * s, B_STAGE);
+            tma_load_3d(sB + s * B_STAGE, &b_map, kt * WG_BK, n0, p.expert_offsets ? expert : 0, bar_full + 8 * s);
+          }
+        } else {
+          const uint32_t b_dst = sB + s * B_STAGE + swz;
+#pragma unroll
+          for (int i = 0; i < BN / 16; ++i) {
+            const bool ok = (bok >> i) & 1;
+            cp_async16_s(b_dst + i * 2048, ok ? Bsrc + (int64_t)i * 16 * wrow + kt * 128 : Wb, ok);
+          }
+        }
+        // Arrives on the stage's `full` barrier once this thread's copies have landed.
+        cp_async_arrive_noinc(bar_full + 8 * s);
+      }
+    }
+    cp_async_wait_s<0>();
+  } else {
+    // ---------------------------------------------------------------- consumers
+    const int cw = (tid >> 7) - 1;  // rows cw*64 .. cw*64+63 of the tile
+    const int warp = (tid >> 5) & 3, lane = tid & 31;
+    const uint32_t a_base = sA + cw * 64 * 128;
+    int it = 0;
+    for (int v = blockIdx.x; v < items; v += gridDim.x) {
+      int tile, nt, expert;
+      int32_t row0, row_end;
+      wg_item(v, ntiles, ntn, group_rows, tile, nt);
+      if (!mma_tile_of(p, tile, WG_BM, expert, row0, row_end)) continue;
+      const int n0 = nt * BN;
+      const bool active = row0 + cw * 64 < row_end;
+      float acc[BN / 2];
+#pragma unroll
+      for (int i = 0; i < BN / 2; ++i) acc[i] = 0.f;
+      for (int kt = 0; kt < ktiles; ++kt, ++it) {
+        const int s = it % STAGES;
+        mbar_wait(bar_full + 8 * s, (it / STAGES) & 1);
+        if (active) {
+          fence_proxy_async();  // cp.async (generic proxy) writes -> wgmma (async proxy) reads
+          fence_acc<BN / 2>(acc);
+          wgmma_fence();
+#pragma unroll
+          for (int kk = 0; kk < WG_BK / 16; ++kk)
+            wgmma_k16<T, BN>(acc, smem_desc(a_base + s * WG_A_STAGE + kk * 32),
+                             smem_desc(sB + s * B_STAGE + kk * 32));
+          wgmma_commit();
+        }
+        wgmma_wait<1>();
+        if (kt > 0) mbar_arrive(bar_empty + 8 * ((it - 1) % STAGES));
+      }
+      wgmma_wait<0>();
+      fence_acc<BN / 2>(acc);
+      mbar_arrive(bar_empty + 8 * ((it - 1) % STAGES));
+      if (!active) continue;
+
+      const int32_t rbase = row0 + cw * 64 + warp * 16 + (lane >> 2);
+#pragma unroll
+      for (int j = 0; j < BN / 8; ++j) {
+        const int n = n0 + 8 * j + 2 * (lane & 3);
+        if (n >= p.n) continue;
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+          const int32_t pos = rbase + 8 * half;
+          if (pos < row_end) epilogue_pair<T>(p, expert, pos, n, acc[4 * j + 2 * half], acc[4 * j + 2 * half + 1]);
+        }
+      }
+    }
+  }
+#endif  // MOERT_SM90_WGMMA
+}
+
+int env_int(const char* name, int def) {
+  const char* e = std::getenv(name);
+  return e && *e ? std::atoi(e) : def;
+}
+
+// The weights as a 3-D tensor map [E][N][K] (E: a bound; only the tiles of
+// real experts are read), box 64 (K) x BN (N), 128-byte swizzle. Host-only
+// encoding (no device work), so it may run during graph capture. False when
+// the driver entry point is missing or the layout is not encodable.
+bool make_b_map(const GemmParams& p, int bn, bool f16, CUtensorMap* map) {
+  static PFN_cuTensorMapEncodeTiled_v12000 encode = [] {
+    void* fn = nullptr;
+    cudaDriverEntryPointQueryResult q{};
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000, cudaEnableDefault, &q) != cudaSuccess ||
+        q != cudaDriverEntryPointSuccess)
+      fn = nullptr;
+    return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(fn);
+  }();
+  if (!encode || (reinterpret_cast<uintptr_t>(p.b) & 15)) return false;
+  const uint64_t row = (uint64_t)p.k * 2;
+  const bool grouped = p.expert_offsets != nullptr;
+  const uint64_t e_stride = grouped ? (uint64_t)p.b_expert_bytes : row * (uint64_t)p.n;
+  if (e_stride == 0 || (e_stride & 15)) return false;
+  const cuuint64_t dims[3] = {(cuuint64_t)p.k, (cuuint64_t)p.n, grouped ? (cuuint64_t)65536 : (cuuint64_t)1};
+  const cuuint64_t strides[2] = {row, e_stride};
+  const cuuint32_t box[3] = {(cuuint32_t)WG_BK, (cuuint32_t)bn, 1};
+  const cuuint32_t estr[3] = {1, 1, 1};
+  return encode(map, f16 ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16 : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 3, const_cast<void*>(p.b),
+                dims, strides, box, estr, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
+}
+
+template <class T, int BN, bool TMA_B>
+void launch_wgmma_kernel(const GemmParams& p, const CUtensorMap& map, int64_t max_tiles, cudaStream_t stream) {
+  constexpr size_t smem = wg_smem_bytes<BN>();
+  // A function attribute, not stream work: allowed during graph capture; once per variant.
+  static const cudaError_t attr = cudaFuncSetAttribute(grouped_wgmma_kernel<T, BN, TMA_B>,
+                                                       cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+  cuda_check(attr, "cudaFuncSetAttribute(grouped_mma_sm90)");
+  static const int group_rows = std::max(1, env_int("MOERT_CUDA_WG_GROUP", 16));
+  // One block per SM (persistent), at most one per work item of the upper bound.
+  const int64_t items = max_tiles * (int64_t)ceil_div(p.n, BN);
+  if (items > 0x7fffffff) throw std::runtime_error("grouped_mma_sm90: too many tiles");
+  const int64_t blocks = std::min<int64_t>(items, device_sm_count());
+  launch_pdl(true, grouped_wgmma_kernel<T, BN, TMA_B>, dim3(static_cast<unsigned>(blocks)), dim3(WG_THREADS), smem,
+             stream, "grouped_mma_sm90", p, map, group_rows);
+}
+
+template <class T, int BN>
+void launch_wgmma_variant(const GemmParams& p, int64_t max_tiles, cudaStream_t stream) {
+  static const bool tma = env_int("MOERT_CUDA_WG_TMA", 1) != 0;
+  CUtensorMap map{};
+  if (tma && make_b_map(p, BN, std::is_same<T, __half>::value, &map))
+    launch_wgmma_kernel<T, BN, true>(p, map, max_tiles, stream);
+  else
+    launch_wgmma_kernel<T, BN, false>(p, map, max_tiles, stream);
+}
+
+}  // namespace
+
+bool grouped_mma_sm90_usable() {
+  static const bool env_off = [] {
+    const char* e = std::getenv("MOERT_CUDA_WGMMA");
+    return e && e[0] == '0';
+  }();
+  return !env_off && device_is_sm90();
+}
+
+template <class T>
+void launch_grouped_mma_sm90(const GemmParams& p, int64_t max_tiles, cudaStream_t stream) {
+  if (max_tiles <= 0 || p.n <= 0) return;
+  if (p.k % WG_BK != 0) throw std::runtime_error("grouped_mma_sm90: K must be a multiple of 64");
+  // Column tile: 256 for long K (the per-item fill and epilogue amortized;
+  // half the A traffic per flop), else 128 (more stages, finer items).
+  // MOERT_CUDA_WG_BN=128/256 forces one.
+  static const int forced = env_int("MOERT_CUDA_WG_BN", 0);
+  const int bn = forced == 128 || forced == 256 ? forced : (p.k >= 4096 ? 256 : 128);
+  if (bn == 128) launch_wgmma_variant<T, 128>(p, max_tiles, stream);
+  else launch_wgmma_variant<T, 256>(p, max_tiles, stream);
+  MOERT_CUDA_LAUNCH_CHECK("grouped_mma_sm90");
+}
+
+template void launch_grouped_mma_sm90<__nv_bfloat16>(const GemmParams&, int64_t, cudaStream_t);
+template void launch_grouped_mma_sm90<__half>(const GemmParams&, int64_t, cudaStream_t);
+
+}  // namespace moert_cuda

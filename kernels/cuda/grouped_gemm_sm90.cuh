@@ -1,0 +1,23 @@
+// Hopper (sm_90a) variant of the tensor-core grouped GEMM for dense bf16/f16
+// weights and 128-row tiles: wgmma.mma_async from 128-byte-swizzled shared
+// memory, one producer warpgroup filling a cp.async ring (A rows gathered
+// through a_index, so no plain TMA box), two consumer warpgroups of 64 rows
+// each, the same epilogues as grouped_mma (gemm_epilogue.cuh).
+// Same GemmParams semantics as launch_grouped_mma; grouped_gemm.cu routes
+// dense, tile_rows 128, K % 64 == 0 calls here on compute capability 9.0.
+#pragma once
+
+#include "grouped_gemm.cuh"
+
+namespace moert_cuda {
+
+// True on a compute capability 9.0 device (cached per device), unless
+// MOERT_CUDA_WGMMA=0.
+bool grouped_mma_sm90_usable();
+
+// p.k % 64 == 0, dense weights, row tiles of 128 (tile_expert/tile_row0/
+// tile_count built with 128-row tiles, or one group of p.m rows).
+template <class T>
+void launch_grouped_mma_sm90(const GemmParams& p, int64_t max_tiles, cudaStream_t stream);
+
+}  // namespace moert_cuda
