@@ -2,6 +2,7 @@
 #include "activation.cuh"
 #include "dequant.cuh"
 #include "gemm_epilogue.cuh"
+#include "gemv_chunk.cuh"
 #include "grouped_gemm.cuh"
 #include "grouped_gemm_sm90.cuh"
 
@@ -53,74 +54,23 @@ __device__ __forceinline__ float fp8_scale(const GemmParams& p, int expert, int 
   return p.w_scale[((int64_t)expert * p.n + n) * kb + (kb > 1 ? (k >> 7) : 0)];
 }
 
-// 16 bytes of weights -> EPL floats (8 dense, 16 fp8, 32 MXFP4).
+// 16 bytes of weights -> EPL floats (8 dense, 16 fp8, 32 MXFP4), scaled:
+// the decode kernels' GemvChunk, 8 at a time, times the chunk's scale.
 template <class T, WeightFormat WF>
-struct WeightChunk {
-  static constexpr int kElems = WF == WeightFormat::kDense ? 8 : (WF == WeightFormat::kFp8 ? 16 : 32);
-  static constexpr int kRowBytesNum = WF == WeightFormat::kDense ? (int)sizeof(T) : 1;
-  static constexpr int kRowBytesDen = WF == WeightFormat::kMxfp4 ? 2 : 1;
-  // Elements [8*sub, 8*sub+8) of the chunk: keeps the decode path's
-  // registers small (the GEMV decodes and consumes 8 at a time).
-  template <int sub>
-  __device__ __forceinline__ static void decode8(const uint4& q, float scale, float (&f)[8]) {
-    const uint32_t w[4] = {q.x, q.y, q.z, q.w};
-    if constexpr (WF == WeightFormat::kDense) {
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        const float2 v = unpack2<T>(w[i]);
-        f[2 * i] = v.x;
-        f[2 * i + 1] = v.y;
-      }
-    } else if constexpr (WF == WeightFormat::kFp8) {
-#pragma unroll
-      for (int i = 0; i < 2; ++i) {
-        const uint32_t x = w[2 * sub + i];
-        const float2 lo = fp8x2_to_float2(static_cast<uint16_t>(x & 0xffffu));
-        const float2 hi = fp8x2_to_float2(static_cast<uint16_t>(x >> 16));
-        f[4 * i] = lo.x * scale;
-        f[4 * i + 1] = lo.y * scale;
-        f[4 * i + 2] = hi.x * scale;
-        f[4 * i + 3] = hi.y * scale;
-      }
-    } else {
-      const uint32_t x = w[sub];
-#pragma unroll
-      for (int b = 0; b < 4; ++b) {
-        const float2 v = fp4x2_to_float2_unscaled((x >> (8 * b)) & 0xffu);
-        f[2 * b] = v.x * scale;
-        f[2 * b + 1] = v.y * scale;
-      }
-    }
-  }
+struct WeightChunk : GemvChunk<T, WF> {
+  using Base = GemvChunk<T, WF>;
+  static constexpr int kElems = Base::kElems;
   __device__ __forceinline__ static void decode(const uint4& q, float scale, float (&f)[kElems]) {
-    const uint32_t w[4] = {q.x, q.y, q.z, q.w};
-    if constexpr (WF == WeightFormat::kDense) {
+    decode_from<0>(q, scale, f);
+  }
+  template <int sub>
+  __device__ __forceinline__ static void decode_from(const uint4& q, float scale, float (&f)[kElems]) {
+    if constexpr (sub < Base::kSubs) {
+      float g[8];
+      Base::template decode8<sub>(q, g);
 #pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        const float2 v = unpack2<T>(w[i]);
-        f[2 * i] = v.x;
-        f[2 * i + 1] = v.y;
-      }
-    } else if constexpr (WF == WeightFormat::kFp8) {
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        const float2 lo = fp8x2_to_float2(static_cast<uint16_t>(w[i] & 0xffffu));
-        const float2 hi = fp8x2_to_float2(static_cast<uint16_t>(w[i] >> 16));
-        f[4 * i] = lo.x * scale;
-        f[4 * i + 1] = lo.y * scale;
-        f[4 * i + 2] = hi.x * scale;
-        f[4 * i + 3] = hi.y * scale;
-      }
-    } else {
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-#pragma unroll
-        for (int b = 0; b < 4; ++b) {
-          const float2 v = fp4x2_to_float2_unscaled((w[i] >> (8 * b)) & 0xffu);
-          f[8 * i + 2 * b] = v.x * scale;
-          f[8 * i + 2 * b + 1] = v.y * scale;
-        }
-      }
+      for (int i = 0; i < 8; ++i) f[8 * sub + i] = WF == WeightFormat::kDense ? g[i] : g[i] * scale;
+      decode_from<sub + 1>(q, scale, f);
     }
   }
 };

@@ -3,9 +3,10 @@
 // the load path) and a fused epilogue (bias, per-token scale, activation).
 //   - grouped_mma: tensor cores (mma.sync m16n8k16), 64 or 128 x 128 x 32
 //     tiles, 4-stage cp.async pipeline; for many rows per expert.
-//   - grouped_gemv (grouped_gemv.cu): the decode path; each warp streams a
-//     list of weight row pairs once, with 16-byte loads kept a few steps
-//     ahead of the math, and applies them to up to 8 staged token rows.
+//   - grouped_gemv (grouped_gemv.cu, grouped_gemv_bulk.cu): the decode path;
+//     each warp streams a list of weight row pairs once (16-byte loads kept a
+//     few steps ahead of the math, or bulk copies into a shared-memory ring)
+//     and applies them to up to 8 staged token rows.
 // Gated activations need w13 rows interleaved (gate i at 2i, up i at 2i+1),
 // which the plugin's set_weights produces from either layout.
 #pragma once
@@ -66,15 +67,16 @@ template <class T>
 void launch_grouped_mma(const GemmParams& p, WeightFormat wf, int tile_rows, int k_tile, int64_t max_tiles,
                         cudaStream_t stream);
 // Which decode kernel (grouped_gemv.cu): auto picks by what measured faster.
-enum class GemvKernel : int { kAuto = 0, kRows = 1, kStream = 2 };
+enum class GemvKernel : int { kAuto = 0, kRows = 1, kStream = 2, kBulk = 3 };
 struct GemvTuning {
   GemvKernel kernel = GemvKernel::kAuto;  // option cuda.gemv_kernel
   int pairs_per_warp = 0;                 // option cuda.gemv_pairs_per_warp (streaming kernel; 0 = one wave)
 };
 
 // max_rows: an upper bound of the rows of any one group (the token count for
-// routed experts). The streaming kernel takes only calls with max_rows <= 1
-// whose K fits its shared-memory staging; others use the rows kernel.
+// routed experts). The bulk-copy and streaming kernels take only calls with
+// max_rows <= 1 whose K fits their shared-memory staging; others use the rows
+// kernel.
 template <class T>
 void launch_grouped_gemv(const GemmParams& p, WeightFormat wf, int64_t max_groups, int64_t max_rows,
                          const GemvTuning& tuning, cudaStream_t stream);

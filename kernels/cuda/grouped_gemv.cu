@@ -14,9 +14,12 @@
 //   at least 128 columns).
 //
 // Both decode e2m1 eight at a time with 32-bit shifts and masks (GemvChunk).
-#include "dequant.cuh"
+// A third, bulk-copy kernel for one token row on sm_90 lives in
+// grouped_gemv_bulk.cu; launch_gemv_format picks among the three.
 #include "gemm_epilogue.cuh"
+#include "gemv_chunk.cuh"
 #include "grouped_gemm.cuh"
+#include "grouped_gemv_bulk.cuh"
 
 namespace moert_cuda {
 namespace {
@@ -24,78 +27,6 @@ namespace {
 constexpr int GEMV_WARPS = 8;      // warps per block
 constexpr int GEMV_DEPTH = 4;      // steps of loads in flight per warp
 constexpr int GEMV_SMEM_MAX = 96 * 1024;  // A rows staged in shared memory up to this size
-
-// One 16-byte chunk of a weight row: 8 bf16/f16, 16 e4m3 or 32 e2m1 values,
-// decoded 8 at a time in natural order, without the chunk's scale.
-template <class T, WeightFormat WF>
-struct GemvChunk {
-  static constexpr int kElems = WF == WeightFormat::kDense ? 8 : (WF == WeightFormat::kFp8 ? 16 : 32);
-  static constexpr int kSubs = kElems / 8;
-  static constexpr int kRowBytesNum = WF == WeightFormat::kDense ? (int)sizeof(T) : 1;
-  static constexpr int kRowBytesDen = WF == WeightFormat::kMxfp4 ? 2 : 1;
-
-  template <int sub>
-  __device__ __forceinline__ static void decode8(const uint4& q, float (&f)[8]) {
-    const uint32_t w[4] = {q.x, q.y, q.z, q.w};
-    if constexpr (WF == WeightFormat::kDense) {
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        const float2 v = unpack2<T>(w[i]);
-        f[2 * i] = v.x;
-        f[2 * i + 1] = v.y;
-      }
-    } else if constexpr (WF == WeightFormat::kFp8) {
-#pragma unroll
-      for (int i = 0; i < 2; ++i) {
-        const uint32_t x = w[2 * sub + i];
-        const float2 lo = fp8x2_to_float2(static_cast<uint16_t>(x & 0xffffu));
-        const float2 hi = fp8x2_to_float2(static_cast<uint16_t>(x >> 16));
-        f[4 * i] = lo.x;
-        f[4 * i + 1] = lo.y;
-        f[4 * i + 2] = hi.x;
-        f[4 * i + 3] = hi.y;
-      }
-    } else {
-      // Eight e2m1 nibbles, element i in bits [4i, 4i+4). Each f16x2 below
-      // holds elements (i, i+4): the 3 magnitude bits go to f16 bits 9-11
-      // (value * 2^-14, exact, subnormal 0.5 included; see
-      // fp4x2_to_float2_unscaled) and the sign bit to bit 15, for both
-      // halves with one shift pair and two masks.
-      const uint32_t x = w[sub];
-      const uint32_t h[4] = {((x << 9) & 0x0E000E00u) | ((x << 12) & 0x80008000u),
-                             ((x << 5) & 0x0E000E00u) | ((x << 8) & 0x80008000u),
-                             ((x << 1) & 0x0E000E00u) | ((x << 4) & 0x80008000u),
-                             ((x >> 3) & 0x0E000E00u) | (x & 0x80008000u)};
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        const float2 v = __half22float2(*reinterpret_cast<const __half2*>(&h[i]));
-        f[i] = v.x;
-        f[i + 4] = v.y;
-      }
-    }
-  }
-};
-
-// Scale of the chunk at column k of weight row n (1 for dense weights).
-template <WeightFormat WF>
-__device__ __forceinline__ float gemv_chunk_scale(const GemmParams& p, int expert, int n, int k) {
-  if constexpr (WF == WeightFormat::kFp8) {
-    const int kb = p.w_scale_kb;
-    return __ldg(p.w_scale + ((int64_t)expert * p.n + n) * kb + (kb > 1 ? (k >> 7) : 0));
-  } else if constexpr (WF == WeightFormat::kMxfp4) {
-    return mx_scale_x2p14(__ldg(p.mx_scale + ((int64_t)expert * p.n + n) * (p.k >> 5) + (k >> 5)));
-  } else {
-    return 1.f;
-  }
-}
-
-// Shared-memory layout of the staged A rows: for row m, sub-chunk s of chunk
-// c lives at uint4 index (m * kSubs + s) * chunks + c, so the 32 lanes of a
-// warp (consecutive c) read 32 consecutive uint4: no bank conflicts.
-template <class GC>
-__device__ __forceinline__ int a_sm_index(int m, int s, int c, int chunks) {
-  return (m * GC::kSubs + s) * chunks + c;
-}
 
 // MR: token rows per pass, all staged in shared memory. Launched with MR = 1
 // only: 8 and 2 rows per pass measured about 2x slower than the rows kernel
@@ -106,16 +37,7 @@ __global__ void __launch_bounds__(GEMV_WARPS * 32, 2) gemv_stream_kernel(const G
   pdl_begin();
   int expert;
   int32_t rb, re;
-  if (p.expert_offsets) {
-    if ((int)blockIdx.y >= *p.active_count) return;
-    expert = p.active_experts[blockIdx.y];
-    rb = p.expert_offsets[expert];
-    re = p.expert_offsets[expert + 1];
-  } else {
-    expert = 0;
-    rb = 0;
-    re = p.m;
-  }
+  if (!gemv_group_of(p, expert, rb, re)) return;
   using GC = GemvChunk<T, WF>;
   constexpr int EPL = GC::kElems;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -310,16 +232,7 @@ __global__ void __launch_bounds__(GEMV_WARPS * 32, WF == WeightFormat::kMxfp4 ? 
   pdl_begin();
   int expert;
   int32_t rb, re;
-  if (p.expert_offsets) {
-    if ((int)blockIdx.y >= *p.active_count) return;
-    expert = p.active_experts[blockIdx.y];
-    rb = p.expert_offsets[expert];
-    re = p.expert_offsets[expert + 1];
-  } else {
-    expert = 0;
-    rb = 0;
-    re = p.m;
-  }
+  if (!gemv_group_of(p, expert, rb, re)) return;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int pairs_per_block = GEMV_WARPS / wpp;
   const int pair = warp / wpp, ks = warp % wpp;
@@ -456,12 +369,15 @@ void launch_gemv_rows(const GemmParams& p, int64_t max_groups, cudaStream_t stre
   launch_pdl(true, gemv_rows_kernel<T, WF>, grid, GEMV_WARPS * 32, 0, stream, "grouped_gemv", p, wpp);
 }
 
-// Auto: the streaming kernel where it measured faster on the H100, at one
-// token row per expert: MXFP4 weights (gpt-oss: 119 -> 64 us per layer) and
-// dense weights with rows of <= 12 steps of 32 chunks (qwen3, K = 2048 and
-// 768: 56.6 -> 53.6 us; gpt-oss, K = 2880: 113 -> 104 us). Longer dense rows
-// (mixtral, K = 4096 and 14336: 5-10% slower), fp8 (not measured) and
-// several token rows keep the rows kernel (docs/cuda-backend.md).
+// Auto, at one token row per expert: the bulk-copy kernel
+// (grouped_gemv_bulk.cu) for dense and MXFP4 weights on sm_90, where it
+// measured fastest on the H100 (graph-replayed layer, 1 token: mixtral
+// 286 -> 278 us, qwen3 51.6 -> 47.3, gpt-oss bf16 104.5 -> 91.5, gpt-oss
+// MXFP4 64.3 -> 59.9); elsewhere (other GPUs, rows it cannot take) the
+// streaming kernel for MXFP4 and dense rows of <= 12 steps of 32 chunks, as
+// measured before it (qwen3 56.6 -> 53.6 us, gpt-oss bf16 113 -> 104, MXFP4
+// 119 -> 64). fp8 (not measured) and several token rows keep the rows kernel
+// (docs/cuda-backend.md).
 template <class T, WeightFormat WF>
 void launch_gemv_format(const GemmParams& p, int64_t max_groups, int64_t max_rows, const GemvTuning& t,
                         cudaStream_t stream) {
@@ -471,6 +387,10 @@ void launch_gemv_format(const GemmParams& p, int64_t max_groups, int64_t max_row
       WF == WeightFormat::kMxfp4 || (WF == WeightFormat::kDense && steps_per_pair <= 12);
   const bool stream_kernel =
       fits && (t.kernel == GemvKernel::kStream || (t.kernel == GemvKernel::kAuto && auto_stream));
+  const bool auto_bulk = WF != WeightFormat::kFp8;
+  if ((t.kernel == GemvKernel::kBulk || (t.kernel == GemvKernel::kAuto && auto_bulk && max_rows <= 1)) &&
+      launch_gemv_bulk<T>(p, WF, max_groups, max_rows, t.pairs_per_warp, stream))
+    return;
   if (stream_kernel) launch_gemv_stream<T, WF, 1>(p, max_groups, t.pairs_per_warp, stream);
   else launch_gemv_rows<T, WF>(p, max_groups, stream);
 }

@@ -213,9 +213,12 @@ CudaRunner::CudaRunner(const moert_layer_desc& layer, int32_t device_id) : devic
       invalid_if(val != "64" && val != "128" && val != "auto", "option cuda.mma_tile_rows: expected 64, 128 or auto, got '" + val + "'");
       forced_tile_rows_ = val == "auto" ? 0 : std::atoi(val.c_str());
     } else if (key == "cuda.gemv_kernel") {
-      invalid_if(val != "auto" && val != "rows" && val != "stream",
-                 "option cuda.gemv_kernel: expected auto, rows or stream, got '" + val + "'");
-      gemv_.kernel = val == "rows" ? GemvKernel::kRows : val == "stream" ? GemvKernel::kStream : GemvKernel::kAuto;
+      invalid_if(val != "auto" && val != "rows" && val != "stream" && val != "bulk",
+                 "option cuda.gemv_kernel: expected auto, rows, stream or bulk, got '" + val + "'");
+      gemv_.kernel = val == "rows"     ? GemvKernel::kRows
+                     : val == "stream" ? GemvKernel::kStream
+                     : val == "bulk"   ? GemvKernel::kBulk
+                                       : GemvKernel::kAuto;
     } else if (key == "cuda.gemv_pairs_per_warp") {
       char* end = nullptr;
       const long v = std::strtol(val.c_str(), &end, 10);

@@ -197,6 +197,24 @@ static std::vector<NumericsCase> numerics_cases() {
   mx_ppw.H = 4096;
   mx_ppw.options = {{"cuda.gemv_kernel", "stream"}, {"cuda.gemv_pairs_per_warp", "3"}};
   add("mxfp4_stream_3_pairs_per_warp", mx_ppw, {1});
+  // The bulk-copy decode kernel (grouped_gemv_bulk.cu, sm_90) forced at one
+  // and several tokens: every weight format, f16, per-token fp8 scales, the
+  // shared expert, and rings that wrap many times (64 pairs per warp, up to 8
+  // slots).
+  for (const auto& [name, c] : std::vector<std::pair<const char*, Case>>{
+           {"bf16_bulk_gemv", base}, {"fp8_tensor_w8a8_bulk_gemv", fp8t}, {"fp8_block128_w8a16_bulk_gemv", fp8bw},
+           {"mxfp4_gptoss_bulk_gemv", mx}, {"mxfp4_gptoss_f16_bulk_gemv", mxf}, {"shared_expert_bulk_gemv", sh}}) {
+    Case b = c;
+    b.options = {{"cuda.gemv_kernel", "bulk"}};
+    add(name, b, {1, 5, 37});  // 5, 37 tokens: 8 rows per pass, groups of over 8 rows take two
+  }
+  Case bulk_wrap = base;
+  bulk_wrap.options = {{"cuda.gemv_kernel", "bulk"}, {"cuda.gemv_pairs_per_warp", "64"}};
+  add("bf16_bulk_gemv_64_pairs_per_warp", bulk_wrap, {1});
+  Case mx_wrap = mx;
+  mx_wrap.H = 4096;
+  mx_wrap.options = {{"cuda.gemv_kernel", "bulk"}, {"cuda.gemv_pairs_per_warp", "64"}};
+  add("mxfp4_bulk_gemv_64_pairs_per_warp", mx_wrap, {1});
   Case bk64 = base;  // K % 64 == 0 in both GEMMs: the 64-deep k tiles
   bk64.H = 256; bk64.I = 192; bk64.E = 4; bk64.max_tokens = 700;
   add("bf16_bk64", bk64, {100, 700});
