@@ -47,6 +47,7 @@ struct GemmParams {
   const int32_t* tile_row0;
   const int32_t* tile_count;
   int32_t m;
+  int32_t slots;  // grouped: an upper bound of the sorted rows (launch heuristics only; 0 = unknown)
 
   // Output: row of sorted position p is c_index ? c_index[p] : p.
   void* c;

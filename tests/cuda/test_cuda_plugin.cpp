@@ -243,6 +243,10 @@ static std::vector<NumericsCase> numerics_cases() {
   Case wg_bf16_ep = wg_ep;
   wg_bf16_ep.bf16 = true; wg_bf16_ep.act = MOERT_ACT_SILU_AND_MUL;
   add("bf16_wgmma_expert_map", wg_bf16_ep, {2048});
+  Case wg_hints = base;  // 1024 rows per expert: the L2 eviction hints are on
+  wg_hints.E = 2; wg_hints.K = 1;
+  wg_hints.H = 512; wg_hints.I = 256; wg_hints.max_tokens = 2048;
+  add("bf16_wgmma_l2_hints", wg_hints, {2048});
   Case wg_small = base;
   wg_small.I = 128;
   wg_small.options = {{"cuda.mma_tile_rows", "128"}};
