@@ -4,13 +4,13 @@
 // in flight and read each row pair as many short 512-byte pieces spread over
 // thousands of warps; on the H100 they stayed at 55-60% of DRAM bandwidth
 // for one token (gpt-oss, Nsight Compute). Here lane 0 of each warp issues
-// one cp.async.bulk per row pair (rows n and n+1 are adjacent, so the pair is
-// one contiguous copy of 2 * row bytes) into a ring of `depth` slots in
-// shared memory, completing on the slot's mbarrier; the bytes in flight are
-// bounded by shared memory, not registers, and each warp walks a contiguous
-// run of pairs, so DRAM sees long sequential streams.
+// the copies of a row pair (rows n and n+1: one cp.async.bulk each, of the
+// whole row, or of K-segments when the pair is over 16 KB) into a ring of `depth` slots in shared memory, completing on the slot's
+// mbarrier; the bytes in flight are bounded by shared memory, not registers,
+// and each warp walks a contiguous run of pairs, so DRAM sees long sequential
+// streams.
 //
-// The token row is staged once per block in the same layout as the streaming
+// The token rows are staged once per pass in the same layout as the streaming
 // kernel (a_sm_index), the math is the same chunk decode and fmaf order
 // (GemvChunk), and the result goes through epilogue_pair, so the output
 // matches the other decode kernels'.
