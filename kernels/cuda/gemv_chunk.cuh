@@ -8,6 +8,8 @@
 #include "gemm_epilogue.cuh"
 #include "grouped_gemm.cuh"
 
+#include <type_traits>
+
 namespace moert_cuda {
 
 // One 16-byte chunk of a weight row: 8 bf16/f16, 16 e4m3 or 32 e2m1 values,
@@ -80,6 +82,82 @@ __device__ __forceinline__ float gemv_chunk_scale(const GemmParams& p, int exper
 template <class GC>
 __device__ __forceinline__ int a_sm_index(int m, int s, int c, int chunks) {
   return (m * GC::kSubs + s) * chunks + c;
+}
+
+// One chunk c of a row pair (w0: row n, w1: row n+1) against the staged token
+// rows m < mr (layout a_sm_index): acc0[m] += s.x * (w0 . A[m]), acc1[m]
+// likewise with s.y, s = scales() (the two rows' chunk scales; called after
+// the dot products, so a scale load overlaps them). Each chunk's dot product
+// is formed unscaled and scaled once (an MXFP4 scale covers exactly the
+// chunk, an fp8 scale at least 128 columns); dense weights take no scale.
+template <class T, WeightFormat WF, int MR, class Scales>
+__device__ __forceinline__ void gemv_pair_chunk(const uint4& w0, const uint4& w1, Scales scales, const uint4* a_sm,
+                                                int c, int chunks, int mr, float (&acc0)[MR], float (&acc1)[MR]) {
+  using GC = GemvChunk<T, WF>;
+  float d0[MR], d1[MR];
+#pragma unroll
+  for (int m = 0; m < MR; ++m) d0[m] = d1[m] = 0.f;
+  auto sub_step = [&](auto sub_c) {
+    constexpr int sub = decltype(sub_c)::value;
+    float f0[8], f1[8];
+    GC::template decode8<sub>(w0, f0);
+    GC::template decode8<sub>(w1, f1);
+#pragma unroll
+    for (int m = 0; m < MR; ++m) {
+      if (m < mr) {
+        const uint4 av = a_sm[a_sm_index<GC>(m, sub, c, chunks)];
+        const uint32_t aw[4] = {av.x, av.y, av.z, av.w};
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          const float2 x = unpack2<T>(aw[i]);
+          d0[m] = fmaf(f0[2 * i], x.x, fmaf(f0[2 * i + 1], x.y, d0[m]));
+          d1[m] = fmaf(f1[2 * i], x.x, fmaf(f1[2 * i + 1], x.y, d1[m]));
+        }
+      }
+    }
+  };
+  sub_step(std::integral_constant<int, 0>{});
+  if constexpr (GC::kSubs > 1) sub_step(std::integral_constant<int, 1>{});
+  if constexpr (GC::kSubs > 2) {
+    sub_step(std::integral_constant<int, 2>{});
+    sub_step(std::integral_constant<int, 3>{});
+  }
+  if constexpr (WF == WeightFormat::kDense) {
+#pragma unroll
+    for (int m = 0; m < MR; ++m) {
+      acc0[m] += d0[m];
+      acc1[m] += d1[m];
+    }
+  } else {
+    const float2 s = scales();
+#pragma unroll
+    for (int m = 0; m < MR; ++m) {
+      acc0[m] = fmaf(s.x, d0[m], acc0[m]);
+      acc1[m] = fmaf(s.y, d1[m], acc1[m]);
+    }
+  }
+}
+
+// A row pair (n, n+1) is done: reduce each token row's sums over the warp;
+// lane m writes token row r0 + m (register indices stay compile-time through
+// the select); the sums restart at zero.
+template <class T, int MR>
+__device__ __forceinline__ void gemv_finish_pair(const GemmParams& p, int expert, int32_t r0, int n, int mr, int lane,
+                                                 float (&acc0)[MR], float (&acc1)[MR]) {
+  float v0 = 0.f, v1 = 0.f;
+#pragma unroll
+  for (int m = 0; m < MR; ++m) {
+    if (m < mr) {
+#pragma unroll
+      for (int o = 16; o > 0; o >>= 1) {
+        acc0[m] += __shfl_xor_sync(0xffffffffu, acc0[m], o);
+        acc1[m] += __shfl_xor_sync(0xffffffffu, acc1[m], o);
+      }
+      if (m == lane) { v0 = acc0[m]; v1 = acc1[m]; }
+    }
+    acc0[m] = acc1[m] = 0.f;
+  }
+  if (lane < mr) epilogue_pair<T>(p, expert, r0 + lane, n, v0, v1);
 }
 
 // The group (expert, sorted rows [rb, re)) of a decode block: the active

@@ -111,63 +111,10 @@ __global__ void __launch_bounds__(GEMV_WARPS * 32, 2) gemv_stream_kernel(const G
         const float s0 = sc0[d], s1 = sc1[d];
         issue(d);
         const int c = lane + 32 * uj;
-        if (c < chunks) {
-          float d0[MR], d1[MR];
-#pragma unroll
-          for (int m = 0; m < MR; ++m) d0[m] = d1[m] = 0.f;
-          auto sub_step = [&](auto sub_c) {
-            constexpr int sub = decltype(sub_c)::value;
-            float f0[8], f1[8];
-            GC::template decode8<sub>(w0, f0);
-            GC::template decode8<sub>(w1, f1);
-#pragma unroll
-            for (int m = 0; m < MR; ++m) {
-              if (m < mr) {
-                const uint4 av = a_sm[a_sm_index<GC>(m, sub, c, chunks)];
-                const uint32_t aw[4] = {av.x, av.y, av.z, av.w};
-#pragma unroll
-                for (int i = 0; i < 4; ++i) {
-                  const float2 x = unpack2<T>(aw[i]);
-                  d0[m] = fmaf(f0[2 * i], x.x, fmaf(f0[2 * i + 1], x.y, d0[m]));
-                  d1[m] = fmaf(f1[2 * i], x.x, fmaf(f1[2 * i + 1], x.y, d1[m]));
-                }
-              }
-            }
-          };
-          sub_step(std::integral_constant<int, 0>{});
-          if constexpr (GC::kSubs > 1) sub_step(std::integral_constant<int, 1>{});
-          if constexpr (GC::kSubs > 2) {
-            sub_step(std::integral_constant<int, 2>{});
-            sub_step(std::integral_constant<int, 3>{});
-          }
-#pragma unroll
-          for (int m = 0; m < MR; ++m) {
-            if constexpr (WF == WeightFormat::kDense) {
-              acc0[m] += d0[m];
-              acc1[m] += d1[m];
-            } else {
-              acc0[m] = fmaf(s0, d0[m], acc0[m]);
-              acc1[m] = fmaf(s1, d1[m], acc1[m]);
-            }
-          }
-        }
+        if (c < chunks)
+          gemv_pair_chunk<T, WF, MR>(w0, w1, [&] { return make_float2(s0, s1); }, a_sm, c, chunks, mr, acc0, acc1);
         if (++uj == J) {
-          // Row pair done: reduce over the lanes; lane m writes token row m.
-          const int n = 2 * (pair0 + uq * GEMV_WARPS);
-          float v0 = 0.f, v1 = 0.f;
-#pragma unroll
-          for (int m = 0; m < MR; ++m) {
-            if (m < mr) {
-#pragma unroll
-              for (int o = 16; o > 0; o >>= 1) {
-                acc0[m] += __shfl_xor_sync(0xffffffffu, acc0[m], o);
-                acc1[m] += __shfl_xor_sync(0xffffffffu, acc1[m], o);
-              }
-              if (m == lane) { v0 = acc0[m]; v1 = acc1[m]; }
-            }
-            acc0[m] = acc1[m] = 0.f;
-          }
-          if (lane < mr) epilogue_pair<T>(p, expert, r0 + lane, n, v0, v1);
+          gemv_finish_pair<T, MR>(p, expert, r0, 2 * (pair0 + uq * GEMV_WARPS), mr, lane, acc0, acc1);
           uj = 0;
           ++uq;
         }

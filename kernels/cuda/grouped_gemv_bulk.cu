@@ -124,50 +124,10 @@ __global__ void __launch_bounds__(BULK_WARPS * 32) gemv_bulk_kernel(const GemmPa
 #pragma unroll(WF == WeightFormat::kMxfp4 ? 1 : 4)
       for (int c = lane; c < nc; c += 32) {
         const int cg = c0 + c;  // chunk of the whole row
-        const uint4 q0 = w0[c], q1 = w1[c];
-        float d0[MR], d1[MR];
-#pragma unroll
-        for (int m = 0; m < MR; ++m) d0[m] = d1[m] = 0.f;
-        auto sub_step = [&](auto sub_c) {
-          constexpr int sub = decltype(sub_c)::value;
-          float f0[8], f1[8];
-          GC::template decode8<sub>(q0, f0);
-          GC::template decode8<sub>(q1, f1);
-#pragma unroll
-          for (int m = 0; m < MR; ++m) {
-            if (m < mr) {
-              const uint4 av = a_sm[a_sm_index<GC>(m, sub, cg, chunks)];
-              const uint32_t aw[4] = {av.x, av.y, av.z, av.w};
-#pragma unroll
-              for (int e = 0; e < 4; ++e) {
-                const float2 x = unpack2<T>(aw[e]);
-                d0[m] = fmaf(f0[2 * e], x.x, fmaf(f0[2 * e + 1], x.y, d0[m]));
-                d1[m] = fmaf(f1[2 * e], x.x, fmaf(f1[2 * e + 1], x.y, d1[m]));
-              }
-            }
-          }
+        auto scales = [&] {
+          return make_float2(gemv_chunk_scale<WF>(p, expert, n, cg * EPL), gemv_chunk_scale<WF>(p, expert, n + 1, cg * EPL));
         };
-        sub_step(std::integral_constant<int, 0>{});
-        if constexpr (GC::kSubs > 1) sub_step(std::integral_constant<int, 1>{});
-        if constexpr (GC::kSubs > 2) {
-          sub_step(std::integral_constant<int, 2>{});
-          sub_step(std::integral_constant<int, 3>{});
-        }
-        if constexpr (WF == WeightFormat::kDense) {
-#pragma unroll
-          for (int m = 0; m < MR; ++m) {
-            acc0[m] += d0[m];
-            acc1[m] += d1[m];
-          }
-        } else {
-          const float s0 = gemv_chunk_scale<WF>(p, expert, n, cg * EPL);
-          const float s1 = gemv_chunk_scale<WF>(p, expert, n + 1, cg * EPL);
-#pragma unroll
-          for (int m = 0; m < MR; ++m) {
-            acc0[m] = fmaf(s0, d0[m], acc0[m]);
-            acc1[m] = fmaf(s1, d1[m], acc1[m]);
-          }
-        }
+        gemv_pair_chunk<T, WF, MR>(w0[c], w1[c], scales, a_sm, cg, chunks, mr, acc0, acc1);
       }
       // Every lane is done reading the slot: refill it with item i + depth.
       // The fence orders those generic-proxy reads before the async-proxy write.
@@ -176,24 +136,7 @@ __global__ void __launch_bounds__(BULK_WARPS * 32) gemv_bulk_kernel(const GemmPa
         asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
         issue(i + depth, d);
       }
-      if (seg == segs - 1) {
-        // Pair done: reduce over the lanes; lane m writes token row m
-        // (register indices stay compile-time through the select).
-        float v0 = 0.f, v1 = 0.f;
-#pragma unroll
-        for (int m = 0; m < MR; ++m) {
-          if (m < mr) {
-#pragma unroll
-            for (int o = 16; o > 0; o >>= 1) {
-              acc0[m] += __shfl_xor_sync(0xffffffffu, acc0[m], o);
-              acc1[m] += __shfl_xor_sync(0xffffffffu, acc1[m], o);
-            }
-            if (m == lane) { v0 = acc0[m]; v1 = acc1[m]; }
-          }
-          acc0[m] = acc1[m] = 0.f;
-        }
-        if (lane < mr) epilogue_pair<T>(p, expert, r0 + lane, n, v0, v1);
-      }
+      if (seg == segs - 1) gemv_finish_pair<T, MR>(p, expert, r0, n, mr, lane, acc0, acc1);
     }
   }
 #endif  // MOERT_GEMV_BULK
