@@ -75,4 +75,10 @@ Bf16KnFn select_bf16_kn(const char* prefer);
 // True when the CPU has the AVX2 baseline (AVX2, FMA, F16C). Runs no AVX code.
 bool cpu_has_avx2_baseline();
 
+// AVX-512 F/BW/VL/DQ: what oneDNN 2.6 needs for any bf16 matmul (without it,
+// it refuses to create the primitive). CPUID only.
+bool cpu_has_avx512_core();
+// avx512_core plus AVX512_BF16: oneDNN's bf16 matmul is native there. CPUID only.
+bool cpu_has_avx512_bf16();
+
 }  // namespace moert_cpu

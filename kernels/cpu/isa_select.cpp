@@ -18,6 +18,10 @@ static bool cpu_has_avx512() {
          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
 }
 
+bool cpu_has_avx512_core() { return cpu_has_avx2_baseline() && cpu_has_avx512(); }
+
+bool cpu_has_avx512_bf16() { return cpu_has_avx512_core() && __builtin_cpu_supports("avx512bf16"); }
+
 const IsaKernels* select_isa_kernels(const char* prefer) {
   if (!cpu_has_avx2_baseline()) return nullptr;
   bool want_avx2 = prefer != nullptr && strcmp(prefer, "avx2") == 0;

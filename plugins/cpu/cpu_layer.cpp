@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "activation.h"
+#include "isa_kernels.h"
 
 namespace moert_cpu {
 
@@ -169,13 +170,21 @@ CpuLayer parse_layer(const moert_layer_desc* d) {
     else if (key == "gemv_rows") L.gemv_rows = parse_positive("gemv_rows", value);
     else if (key == "bf16_rows") L.bf16_rows = std::string(value) == "0" ? 0 : parse_positive("bf16_rows", value);  // 0: off
     else if (key == "shared_intermediate_size") L.shared_intermediate_max = parse_positive("shared_intermediate_size", value);
-    else if (key == "isa") {
+    else if (key == "bf16_gemm") {
+      L.bf16_gemm = value;
+      if (L.bf16_gemm != "auto" && L.bf16_gemm != "onednn" && L.bf16_gemm != "avx2")
+        invalid("option bf16_gemm: expected 'auto', 'onednn' or 'avx2', got '" + L.bf16_gemm + "'");
+      if (L.bf16_gemm == "onednn" && !cpu_has_avx512_core())
+        unimpl("option bf16_gemm: onednn needs AVX-512 (F/BW/VL/DQ); oneDNN 2.6 has no bf16 matmul on "
+               "this CPU (use auto or avx2)");
+    } else if (key == "isa") {
       L.isa = value;
       if (L.isa != "avx2" && L.isa != "auto") invalid("option isa: expected 'avx2' or 'auto', got '" + L.isa + "'");
     } else {
-      invalid("unknown layer option '" + key + "' (the cpu runner accepts num_threads, isa, small_batch, gemv_rows, bf16_rows, shared_intermediate_size)");
+      invalid("unknown layer option '" + key + "' (the cpu runner accepts num_threads, isa, small_batch, gemv_rows, bf16_rows, bf16_gemm, shared_intermediate_size)");
     }
   }
+  L.bf16_gemm_onednn = L.bf16_gemm == "onednn" || (L.bf16_gemm == "auto" && cpu_has_avx512_bf16());
   D.options = nullptr;
   D.num_options = 0;
   return L;

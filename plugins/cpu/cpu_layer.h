@@ -37,6 +37,12 @@ struct CpuLayer {
                                      // (and a matrix of <= 8 MiB) run one oneDNN gemv per token
   int64_t bf16_rows = 16;            // "bf16_rows": bf16 experts with at most this many tokens use
                                      // the vdpbf16ps kernel when the CPU has AVX512_BF16
+  // "bf16_gemm": who multiplies bf16 weights with bf16 activations. "onednn":
+  // oneDNN matmul (needs AVX-512: oneDNN 2.6 has no bf16 matmul below it);
+  // "avx2": the panel16 AVX2 kernels (bf16_panel.h). "auto": oneDNN where
+  // the CPU has AVX512_BF16, else avx2. Resolved here: bf16_gemm_onednn.
+  std::string bf16_gemm = "auto";
+  bool bf16_gemm_onednn = false;
   int64_t shared_intermediate_max = 0;  // "shared_intermediate_size" (default 4 * I)
 };
 

@@ -21,6 +21,7 @@ constexpr moert_dtype kE8M0{MOERT_DTYPE_FLOAT8_E8M0FNU, 8, 1};
 constexpr int64_t kTileRows = 128;   // rows of a dequantized tile
 constexpr int64_t kSharedChunk = 8;  // tokens per shared-expert pass
 constexpr int64_t kGemvRowsMaxBytes = 8 << 20;  // matrices that stay in L3 (32 MiB here) per thread
+constexpr int64_t kSplitExpertBytes = 32 << 20;  // experts this big run one at a time, split over threads
 
 inline bool same(moert_dtype a, moert_dtype b) { return a.code == b.code && a.bits == b.bits; }
 inline void* ptr(const moert_tensor& t) { return static_cast<char*>(t.data) + t.byte_offset; }

@@ -15,13 +15,23 @@ void CpuMoe::expert_gemm(int which, int32_t e, const float* x, const uint16_t* x
   const auto& D = L_.desc;
   const int64_t N = which == 0 ? L_.rows13 : D.hidden_size;
   const int64_t K = which == 0 ? D.hidden_size : D.intermediate_size;
+  if (panel_) {  // bf16 weights in panel16: x (f32) streamed against each panel once
+    const Owned& o = which == 0 ? w13_ : w2_;
+    const uint16_t* wp = reinterpret_cast<const uint16_t*>(o.base() + e * o.expert_bytes);
+    const int64_t panels = ceil_div(N, kPanelCols);
+    if (!intra) { panel_(x, K, M, wp, K, N, 0, panels, y, N); return; }
+    const int64_t parts = threads_ < panels ? threads_ : panels;
+#pragma omp parallel for schedule(static) num_threads(parts)
+    for (int64_t p = 0; p < parts; ++p) panel_(x, K, M, wp, K, N, panels * p / parts, panels * (p + 1) / parts, y, N);
+    return;
+  }
   if (!L_.direct_weights) {
     const Owned& o = which == 0 ? w13_ : w2_;
     RuntimeMMatmul* mm = (which == 0 ? mm13_ : mm2_).get();
     dnnl::stream& st = streams_[intra ? 0 : omp_get_thread_num()];
     const void* src = L_.bf16 ? static_cast<const void*>(x16) : x;
     const size_t row_bytes = static_cast<size_t>(K) * (L_.bf16 ? 2 : 4);
-    const char* wexp = reinterpret_cast<const char*>(o.data.data() + e * o.expert_bytes);
+    const char* wexp = reinterpret_cast<const char*>(o.base() + e * o.expert_bytes);
     if (bf16_kn_ && bf16_kn_ok_[which] && M >= 2 && M <= L_.bf16_rows) {
       // vdpbf16ps kernel: each weight row streamed once for all M tokens
       // (M = 1 stays on oneDNN's gemv, which streams at least as fast).
@@ -71,7 +81,7 @@ void CpuMoe::expert_gemm(int which, int32_t e, const float* x, const uint16_t* x
 void CpuMoe::run_expert(int32_t e, const float* x32, const int32_t* tok, int64_t M, float* y, Arena& ar, bool intra) {
   const auto& D = L_.desc;
   const int64_t H = D.hidden_size, I = D.intermediate_size, R = L_.rows13;
-  const bool need16 = L_.bf16 && !L_.direct_weights;
+  const bool need16 = L_.bf16 && !L_.direct_weights && !panel_;  // bf16 copies for oneDNN's bf16 matmul
 #pragma omp parallel for schedule(static) if (intra && M * H > 32768)
   for (int64_t m = 0; m < M; ++m) {
     std::memcpy(ar.xe + m * H, x32 + int64_t(tok[m]) * H, H * sizeof(float));
@@ -111,7 +121,12 @@ void CpuMoe::run_experts(const float* x32, int64_t T, const ExpertGroups& g, flo
     while (j > 0 && g.offsets[b.order[j - 1] + 1] - g.offsets[b.order[j - 1]] < M) { b.order[j] = b.order[j - 1]; --j; }
     b.order[j] = e;
   }
-  if (threads_ > 1 && active >= threads_) {
+  // Experts of kSplitExpertBytes or more (mixtral: 336 MiB) are split by
+  // columns over the team, whatever their count: the split costs two
+  // parallel regions per GEMM, nothing next to streaming the expert, and
+  // keeps the threads balanced when the experts' token counts differ.
+  const bool big = w13_.expert_bytes + w2_.expert_bytes >= static_cast<size_t>(kSplitExpertBytes);
+  if (threads_ > 1 && active >= threads_ && !big) {
     ParallelErrors errs;
 #pragma omp parallel num_threads(threads_)
     {

@@ -80,7 +80,11 @@ CpuMoe::CpuMoe(const moert_layer_desc* layer)
   ThreadScope ts(threads_);
   const auto& D = L_.desc;
   const int64_t H = D.hidden_size, I = D.intermediate_size;
-  if (!L_.direct_weights) {
+  if (!L_.direct_weights && L_.bf16 && !L_.bf16_gemm_onednn) {
+    // oneDNN 2.6 cannot create a bf16 matmul without AVX-512 (and the
+    // layer's bf16_gemm option chose the AVX2 kernels): panel16 weights.
+    panel_ = bf16_panel_gemm_avx2();
+  } else if (!L_.direct_weights) {
     mm13_.reset(new RuntimeMMatmul(eng_, H, L_.rows13, L_.bf16, false));
     mm2_.reset(new RuntimeMMatmul(eng_, I, H, L_.bf16, false));
     if (L_.bf16 && L_.bf16_rows > 0) bf16_kn_ = select_bf16_kn(L_.isa.c_str());
@@ -95,6 +99,11 @@ CpuMoe::CpuMoe(const moert_layer_desc* layer)
 }
 
 CpuMoe::~CpuMoe() = default;
+
+void CpuMoe::Owned::allocate(size_t bytes) {
+  data.assign(bytes + 64, 0);
+  offset = (64 - reinterpret_cast<uintptr_t>(data.data()) % 64) % 64;
+}
 
 void CpuMoe::set_weights(const moert_expert_weights* w) {
   if (w == nullptr || w->struct_size < offsetof(moert_expert_weights, score_correction_bias) + sizeof(moert_tensor))
@@ -125,9 +134,18 @@ void CpuMoe::set_weights(const moert_expert_weights* w) {
   ThreadScope ts(threads_);
   auto keep = [&](Owned& o, const moert_tensor& wt, const moert_tensor& sc, const moert_tensor& bias,
                   RuntimeMMatmul* mm, int64_t rows, int64_t cols) {
-    if (mm) {  // the post-processing hook: repack once into oneDNN's layout
+    if (panel_) {  // the post-processing hook: repack once into panel16 (the only copy)
+      o.expert_bytes = static_cast<size_t>(panel16_bytes(rows, cols));
+      o.allocate(o.expert_bytes * E);
+      const uint16_t* src = static_cast<const uint16_t*>(ptr(wt));
+      const int64_t panels = ceil_div(rows, kPanelCols);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
+      for (int64_t e = 0; e < E; ++e)
+        pack_panel16(src + e * rows * cols, rows, cols, 0, panels,
+                     reinterpret_cast<uint16_t*>(o.base() + e * o.expert_bytes));
+    } else if (mm) {  // the post-processing hook: repack once into oneDNN's layout
       o.expert_bytes = mm->packed_weight_bytes();
-      o.data.assign(o.expert_bytes * E, 0);
+      o.allocate(o.expert_bytes * E);
       const size_t src_expert = static_cast<size_t>(rows * cols) * (L_.bf16 ? 2 : 4);
       // One expert per thread (each reorder then runs single-threaded on its own stream).
       ParallelErrors errs;
@@ -135,13 +153,14 @@ void CpuMoe::set_weights(const moert_expert_weights* w) {
       for (int64_t e = 0; e < E; ++e)
         errs.run([&] {
           mm->repack(streams_[omp_get_thread_num()], static_cast<const char*>(ptr(wt)) + e * src_expert,
-                     o.data.data() + e * o.expert_bytes);
+                     o.base() + e * o.expert_bytes);
         });
       errs.rethrow();
     } else {
       const size_t bytes = moert::plugin::nbytes(wt);
       o.expert_bytes = bytes / E;
-      o.data.assign(static_cast<const uint8_t*>(ptr(wt)), static_cast<const uint8_t*>(ptr(wt)) + bytes);
+      o.allocate(bytes);
+      std::memcpy(o.base(), ptr(wt), bytes);
       if (q == MOERT_QUANT_NONE) {
         // f32/bf16 weights in the other dtype: no scales
       } else if (q == MOERT_QUANT_MXFP4) {
@@ -174,7 +193,7 @@ RowMajorWeights CpuMoe::quant_view(int which, int32_t e) const {
   const int64_t rows = which == 0 ? L_.rows13 : D.hidden_size;
   const int64_t K = which == 0 ? D.hidden_size : D.intermediate_size;
   RowMajorWeights v{};
-  v.data = o.data.data() + e * o.expert_bytes;
+  v.data = o.base() + e * o.expert_bytes;
   v.k = K;
   if (D.quant_scheme == MOERT_QUANT_NONE) {
     v.code = same(D.weight_dtype, kBF16) ? kWeightBF16 : kWeightF32;

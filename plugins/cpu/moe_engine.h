@@ -5,14 +5,17 @@
 // Expert loop, per local expert with M routed tokens:
 //   gather x rows -> GEMM1 (+bias, activation, rounding to the activation
 //   dtype) -> GEMM2 (+bias) -> weighted scatter-add into an f32 accumulator.
-// GEMMs: f32/bf16 weights -> oneDNN matmul with a run-time M on weights
-// repacked once into oneDNN's preferred layout; fp8/MXFP4 weights -> for
+// GEMMs: f32 weights (and bf16 ones where oneDNN has a bf16 matmul) ->
+// oneDNN matmul with a run-time M on weights repacked once into oneDNN's
+// preferred layout; bf16 weights with bf16 activations elsewhere (every
+// AVX2-only CPU) -> the panel16 AVX2 kernels on weights repacked once into
+// that layout (bf16_panel.h); fp8/MXFP4 weights -> for
 // M <= small_batch the fused-dequant streaming kernel (ISA chosen at run
 // time), else dequantize a 128-row tile, multiply it with oneDNN, next tile.
-// Threading: when at least as many experts are active as there are threads,
-// threads take whole experts (largest first; oneDNN runs single-threaded
-// inside); otherwise experts run one after another with every thread inside
-// each GEMM. Expert outputs land in a slot-indexed buffer and one pass over
+// Threading: when at least as many experts are active as there are threads
+// and an expert is small (< kSplitExpertBytes), threads take whole experts
+// (largest first; oneDNN runs single-threaded inside); otherwise experts run
+// one after another with every thread inside each GEMM. Expert outputs land in a slot-indexed buffer and one pass over
 // hidden-size columns combines them, so no two threads write the same row.
 #pragma once
 
@@ -20,6 +23,7 @@
 #include <memory>
 #include <vector>
 
+#include "bf16_panel.h"
 #include "cpu_layer.h"
 #include "isa_kernels.h"
 #include "onednn_matmul.h"
@@ -53,6 +57,7 @@ class CpuMoe {
   CpuLayer L_;
   const IsaKernels* isa_ = nullptr;
   Bf16KnFn bf16_kn_ = nullptr;          // vdpbf16ps small-M kernel (AVX512_BF16 CPUs)
+  Bf16PanelGemmFn panel_ = nullptr;     // set: bf16 experts on the panel16 AVX2 kernels
   bool bf16_kn_ok_[2] = {false, false};  // per matrix: shapes and packed layout fit it
   int threads_ = 1;  // fixed at creation: the workspace holds one arena per thread
   dnnl::engine eng_;
@@ -62,8 +67,12 @@ class CpuMoe {
   bool has_weights_ = false;
   // Weights as kept: unquantized -> packed per expert; quantized -> as given.
   struct Owned {
-    std::vector<uint8_t> data;
+    std::vector<uint8_t> data;      // base() is its first 64-byte aligned byte
+    size_t offset = 0;
     size_t expert_bytes = 0;
+    void allocate(size_t bytes);    // data: bytes (zeroed), 64-byte aligned at base()
+    const uint8_t* base() const { return data.data() + offset; }
+    uint8_t* base() { return data.data() + offset; }
     std::vector<float> scale;       // fp8
     std::vector<uint8_t> mx_scale;  // mxfp4
     std::vector<float> bias;        // [E_local, rows] when has_bias

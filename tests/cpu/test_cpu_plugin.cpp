@@ -75,6 +75,7 @@ struct Case {
   bool shared = false, shared_gate = false;
   std::string isa;          // "avx2" to force the baseline kernels
   std::string bf16_rows;    // layer option "bf16_rows" when set
+  std::string bf16_gemm;    // layer option "bf16_gemm" when set
   double tol = 1e-5;
 };
 
@@ -112,6 +113,7 @@ struct Layer {
     d.num_local_experts = E_local;
     if (!c.isa.empty()) opts.push_back({"isa", c.isa.c_str()});
     if (!c.bf16_rows.empty()) opts.push_back({"bf16_rows", c.bf16_rows.c_str()});
+    if (!c.bf16_gemm.empty()) opts.push_back({"bf16_gemm", c.bf16_gemm.c_str()});
     d.options = opts.data(); d.num_options = (int64_t)opts.size();
     make_weights();
   }
@@ -388,6 +390,29 @@ TEST(CpuRunner, Bf16SmallMVdpbf16psKernelIntraOp) {
     expect_close(c);
   }
 }
+TEST(CpuRunner, Bf16PanelAvx2Kernels) {
+  // bf16 weights and activations on the panel16 AVX2 GEMM (the default on
+  // CPUs without AVX512_BF16, forced here): odd K (unroll tails), N not a
+  // multiple of 16 (last panel partial), 1..~20 rows per expert (strips of
+  // 4 with remainders 1-3, several strips per panel), expert-parallel.
+  struct Shape { int H, I; };
+  for (Shape s : {Shape{67, 40}, Shape{128, 96}, Shape{48, 33}})
+    for (int T : {1, 2, 3, 5, 9, 40}) {
+      SCOPED_TRACE("H=" + std::to_string(s.H) + " I=" + std::to_string(s.I) + " T=" + std::to_string(T));
+      Case c = bf16_case();
+      c.H = s.H; c.I = s.I; c.E = 4; c.k = 2; c.T = T; c.bias = T % 2; c.bf16_gemm = "avx2";
+      expect_close(c);
+    }
+}
+TEST(CpuRunner, Bf16PanelAvx2KernelsIntraOp) {
+  // One active expert: its panels are split over the team (M = 1, 3, 6, 17).
+  for (int T : {1, 3, 6, 17}) {
+    SCOPED_TRACE(T);
+    Case c = bf16_case();
+    c.H = 80; c.I = 56; c.E = 1; c.k = 1; c.T = T; c.bf16_gemm = "avx2";
+    expect_close(c);
+  }
+}
 TEST(CpuRunner, F32ManyTokensOneDnnPath) { Case c; c.T = 40; c.H = 128; expect_close(c); }
 TEST(CpuRunner, ZeroTokens) {
   Case c; c.T = 0;
@@ -469,6 +494,21 @@ TEST(CpuRunner, DeclinesWithReasons) {
   moert_kv bad{"num_threads", "zero"};
   d = L.d; d.options = &bad; d.num_options = 1;
   EXPECT_NE(msg(runner()->can_implement(&d)).find("num_threads"), std::string::npos);
+  moert_kv bad_gemm{"bf16_gemm", "fast"};
+  d = L.d; d.options = &bad_gemm; d.num_options = 1;
+  EXPECT_NE(msg(runner()->can_implement(&d), &code).find("bf16_gemm"), std::string::npos);
+  EXPECT_EQ(code, MOERT_STATUS_INVALID_ARGUMENT);
+  moert_kv onednn{"bf16_gemm", "onednn"};
+  d = L.d; d.options = &onednn; d.num_options = 1;
+  d.activation_dtype = d.weight_dtype = kBF16;
+  if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw")) {
+    // oneDNN 2.6 has no bf16 matmul below AVX-512: declined, with the reason.
+    m = msg(runner()->can_implement(&d), &code);
+    EXPECT_EQ(code, MOERT_STATUS_UNIMPLEMENTED);
+    EXPECT_NE(m.find("bf16_gemm: onednn needs AVX-512"), std::string::npos) << m;
+  } else {
+    EXPECT_EQ(msg(runner()->can_implement(&d)), "");
+  }
 }
 
 TEST(CpuRunner, BadWeightShapeNamesTheTensor) {
