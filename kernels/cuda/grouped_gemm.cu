@@ -267,16 +267,30 @@ void launch_mma_variant(const GemmParams& p, int64_t max_tiles, cudaStream_t str
 
 }  // namespace
 
+// MOERT_CUDA_WGMMA=0 keeps every call on the mma.sync kernel, and
+// MOERT_CUDA_WGMMA64=0 the 64-row tiles.
+bool grouped_mma_takes_sm90(const GemmParams& p, WeightFormat wf, int tile_rows, int k_tile) {
+  static const bool wg64 = [] {
+    const char* e = std::getenv("MOERT_CUDA_WGMMA64");
+    return !(e && e[0] == '0');
+  }();
+  if (wf != WeightFormat::kDense || k_tile != 64 || p.k % 64 != 0 || !grouped_mma_sm90_usable()) return false;
+  if (tile_rows == 128) return true;
+  // Measured on the H200 (64-row tiles, wgmma against mma.sync): mixtral
+  // 256 tokens (64 rows per expert) 1246 -> 928 us; qwen3 64 / 256 tokens
+  // (4 / 16 rows) 341 -> 395 / 370 -> 456 us.
+  const int64_t rows = p.expert_offsets ? p.slots : p.m, groups = p.expert_offsets ? p.groups : 1;
+  return tile_rows == 64 && wg64 && groups > 0 && rows >= 32 * groups;
+}
+
 template <class T>
 void launch_grouped_mma(const GemmParams& p, WeightFormat wf, int tile_rows, int k_tile, int64_t max_tiles,
                         cudaStream_t stream) {
   if (max_tiles <= 0 || p.n <= 0) return;
   if (tile_rows != 64 && tile_rows != 128) throw std::runtime_error("grouped_mma: tile_rows must be 64 or 128");
   const bool big = tile_rows == 128;
-  // Hopper: dense weights in 128-row, 64-deep tiles go to the wgmma kernel
-  // (grouped_gemm_sm90.cu; MOERT_CUDA_WGMMA=0 keeps them here).
-  if (big && wf == WeightFormat::kDense && k_tile == 64 && p.k % 64 == 0 && grouped_mma_sm90_usable()) {
-    launch_grouped_mma_sm90<T>(p, max_tiles, stream);
+  if (grouped_mma_takes_sm90(p, wf, tile_rows, k_tile)) {
+    launch_grouped_mma_sm90<T>(p, tile_rows, max_tiles, stream);
     return;
   }
   // BK 64 needs K % 64 == 0 and dense weights; BK 32 otherwise.

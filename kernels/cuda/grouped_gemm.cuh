@@ -47,7 +47,8 @@ struct GemmParams {
   const int32_t* tile_row0;
   const int32_t* tile_count;
   int32_t m;
-  int32_t slots;  // grouped: an upper bound of the sorted rows (launch heuristics only; 0 = unknown)
+  int32_t slots;   // grouped: an upper bound of the sorted rows (launch heuristics only; 0 = unknown)
+  int32_t groups;  // grouped: the number of groups (launch heuristics only; 0 = unknown)
 
   // Output: row of sorted position p is c_index ? c_index[p] : p.
   void* c;
@@ -67,6 +68,13 @@ constexpr int kMmaTileRows = 64;
 template <class T>
 void launch_grouped_mma(const GemmParams& p, WeightFormat wf, int tile_rows, int k_tile, int64_t max_tiles,
                         cudaStream_t stream);
+// Whether launch_grouped_mma sends this call to the Hopper wgmma kernel
+// (grouped_gemm_sm90.cu): compute capability 9.0, dense weights in 64-deep k
+// tiles, K % 64 == 0, and for 64-row tiles experts averaging >= 32 rows
+// (with fewer, the many small blocks of the mma.sync kernel stream the
+// weights faster).
+bool grouped_mma_takes_sm90(const GemmParams& p, WeightFormat wf, int tile_rows, int k_tile);
+
 // Which decode kernel (grouped_gemv.cu): auto picks by what measured faster.
 enum class GemvKernel : int { kAuto = 0, kRows = 1, kStream = 2, kBulk = 3 };
 struct GemvTuning {

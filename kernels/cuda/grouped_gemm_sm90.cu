@@ -2,15 +2,17 @@
 //
 // Persistent blocks of 384 threads = 3 warpgroups, one block per SM (about
 // 197 KB of shared memory). Warpgroup 0 is the producer: for each work item
-// (128-row tile x BN columns) it gathers the 128 A rows (a_index) with
+// (BM-row tile x BN columns; 128 x 128, 128 x 256 or 64 x 256) it gathers
+// the BM A rows (a_index) with
 // cp.async into a ring of STAGES stages, in the 128-byte-swizzled K-major
 // layout wgmma reads (16-byte chunk c of row r at r*128 + ((c ^ (r % 8)) * 16),
 // stage bases 1024-byte aligned), and thread 0 brings the BN x 64 weight tile
 // with one bulk tensor copy (TMA, same swizzle) per stage. Each stage's
 // `full` mbarrier completes when every producer thread's cp.async copies have
 // landed (cp.async.mbarrier.arrive.noinc) and the TMA bytes have arrived.
-// Warpgroups 1 and 2 each own 64 rows: after the wait they fence the
-// cp.async writes into the async proxy, issue wgmma.mma_async m64nBNk16
+// Warpgroups 1 and 2 each own 64 rows (BM 128) or half the columns (BM 64):
+// after the wait they fence the cp.async writes into the async proxy, issue
+// wgmma.mma_async m64nWNk16 (WN = BN, or BN / 2 at BM 64)
 // (4 per 64-deep k tile, f32 accumulators in registers), keep one k tile of
 // MMAs in flight (wait_group 1) and release the previous stage through its
 // `empty` mbarrier. The producer runs ahead into the next item while the
@@ -21,7 +23,8 @@
 // MOERT_CUDA_WG_GROUP (row tiles per rasterization group, 16),
 // MOERT_CUDA_WG_HINTS (L2 eviction hints; default by rows per expert),
 // MOERT_CUDA_WG_TMA=0 (weights by cp.async too, as when the tensor map
-// cannot be encoded).
+// cannot be encoded); MOERT_CUDA_WGMMA64=0 (grouped_gemm.cu) keeps 64-row
+// tiles on the mma.sync kernel.
 #include <cudaTypedefs.h>  // PFN_cuTensorMapEncodeTiled (the driver entry point, fetched through the runtime)
 
 #include "gemm_epilogue.cuh"
@@ -35,12 +38,19 @@
 namespace moert_cuda {
 namespace {
 
-constexpr int WG_BM = 128, WG_BK = 64, WG_THREADS = 384;
-constexpr int WG_A_STAGE = WG_BM * WG_BK * 2;  // 16 KB
-template <int BN> constexpr int wg_stages() { return BN == 256 ? 4 : 6; }
-template <int BN> constexpr size_t wg_smem_bytes() {
-  return 1024 + (size_t)wg_stages<BN>() * (WG_A_STAGE + BN * 128) + 2 * 8 * wg_stages<BN>();
+constexpr int WG_BK = 64, WG_THREADS = 384;
+// Ring depth: stages of A (BM x 64) and B (BN x 64) in about 200 KB of
+// shared memory. A 7th stage of the 128 x 128 tile (225 KB) measured 1-3%
+// slower on the H200 for qwen3 and gpt-oss at 4096-16384 tokens.
+template <int BM, int BN> constexpr int wg_stages() {
+  return BM == 128 ? (BN == 256 ? 4 : 6) : 5;
 }
+template <int BM, int BN> constexpr size_t wg_smem_bytes() {
+  return 1024 + (size_t)wg_stages<BM, BN>() * (BM * 128 + BN * 128) + 2 * 8 * wg_stages<BM, BN>();
+}
+static_assert(wg_smem_bytes<128, 128>() <= 227 * 1024 && wg_smem_bytes<128, 256>() <= 227 * 1024 &&
+                  wg_smem_bytes<64, 256>() <= 227 * 1024,
+              "shared memory of a block");
 
 #ifdef MOERT_SM90_WGMMA
 // L2 policies: A rows are re-read by every column tile of their row tile
@@ -187,24 +197,30 @@ __device__ __forceinline__ void wg_item(int v, int ntiles, int ntn, int group_ro
 }
 #endif  // MOERT_SM90_WGMMA
 
+// BM: rows of a tile, 128 (each consumer warpgroup owns 64 rows and all BN
+// columns) or 64 (both own the 64 rows and half of the BN columns each, for
+// experts of few rows: the weights stream once with half the A traffic of a
+// 128-row tile).
 // TMA_B: the weight tile comes by one bulk tensor copy per stage (tensor map
 // over [E][N][K], 128-byte swizzle, rows past N zero-filled), issued by
-// producer thread 0; otherwise by cp.async like A.
-template <class T, int BN, bool TMA_B>
+// producer thread 0; otherwise by cp.async like A. The A rows are gathered
+// through a_index by the 128 producer threads with cp.async.
+template <class T, int BM, int BN, bool TMA_B>
 __global__ void __launch_bounds__(WG_THREADS, 1)
     grouped_wgmma_kernel(const GemmParams p, const __grid_constant__ CUtensorMap b_map, int group_rows, int hints) {
 #ifdef MOERT_SM90_WGMMA
   pdl_begin();
-  constexpr int STAGES = wg_stages<BN>();
-  constexpr int B_STAGE = BN * 128;
+  constexpr int STAGES = wg_stages<BM, BN>();
+  constexpr int A_STAGE = BM * 128, B_STAGE = BN * 128;
+  constexpr int WN = BM == 128 ? BN : BN / 2;  // columns of one consumer warpgroup
   const int ntn = (p.n + BN - 1) / BN;
-  const int ntiles = p.expert_offsets ? *p.tile_count : (p.m + WG_BM - 1) / WG_BM;
+  const int ntiles = p.expert_offsets ? *p.tile_count : (p.m + BM - 1) / BM;
   const int items = ntiles * ntn;
   if ((int)blockIdx.x >= items) return;
 
   extern __shared__ __align__(1024) unsigned char wg_smem_raw[];
   const uint32_t base = (smem_u32(wg_smem_raw) + 1023u) & ~1023u;
-  const uint32_t sA = base, sB = base + STAGES * WG_A_STAGE;
+  const uint32_t sA = base, sB = base + STAGES * A_STAGE;
   const uint32_t bar_full = sB + STAGES * B_STAGE, bar_empty = bar_full + 8 * STAGES;
   const int tid = threadIdx.x;
   if (tid == 0) {
@@ -228,13 +244,13 @@ __global__ void __launch_bounds__(WG_THREADS, 1)
       int tile, nt, expert;
       int32_t row0, row_end;
       wg_item(v, ntiles, ntn, group_rows, tile, nt);
-      if (!mma_tile_of(p, tile, WG_BM, expert, row0, row_end)) continue;  // same test as the consumers
+      if (!mma_tile_of(p, tile, BM, expert, row0, row_end)) continue;  // same test as the consumers
       const int n0 = nt * BN;
       const T* A = static_cast<const T*>(p.a) + c * 8;
-      int32_t arow[8];
+      int32_t arow[BM / 16];
       uint32_t aok = 0;
 #pragma unroll
-      for (int i = 0; i < 8; ++i) {
+      for (int i = 0; i < BM / 16; ++i) {
         const int32_t pos = row0 + r + 16 * i;
         const bool ok = pos < row_end;
         arow[i] = ok ? a_row_of(p, pos) : 0;
@@ -249,9 +265,9 @@ __global__ void __launch_bounds__(WG_THREADS, 1)
       for (int kt = 0; kt < ktiles; ++kt, ++it) {
         const int s = it % STAGES;
         if (it >= STAGES) mbar_wait(bar_empty + 8 * s, ((it / STAGES) - 1) & 1);
-        const uint32_t a_dst = sA + s * WG_A_STAGE + swz;
+        const uint32_t a_dst = sA + s * A_STAGE + swz;
 #pragma unroll
-        for (int i = 0; i < 8; ++i)
+        for (int i = 0; i < BM / 16; ++i)
           if (hints) cp_async16_hint(a_dst + i * 2048, A + (int64_t)arow[i] * p.lda + kt * WG_BK, (aok >> i) & 1, pol_a);
           else cp_async16_s(a_dst + i * 2048, A + (int64_t)arow[i] * p.lda + kt * WG_BK, (aok >> i) & 1);
         if constexpr (TMA_B) {
@@ -278,44 +294,45 @@ __global__ void __launch_bounds__(WG_THREADS, 1)
     cp_async_wait_s<0>();
   } else {
     // ---------------------------------------------------------------- consumers
-    const int cw = (tid >> 7) - 1;  // rows cw*64 .. cw*64+63 of the tile
+    const int cw = (tid >> 7) - 1;  // BM 128: rows cw*64.. of the tile; BM 64: columns cw*BN/2..
     const int warp = (tid >> 5) & 3, lane = tid & 31;
-    const uint32_t a_base = sA + cw * 64 * 128;
+    const uint32_t a_base = sA + (BM == 128 ? cw * 64 * 128 : 0);
+    const uint32_t b_base = sB + (BM == 128 ? 0 : cw * WN * 128);
+    const int row_off = BM == 128 ? cw * 64 : 0, col_off = BM == 128 ? 0 : cw * WN;
     int it = 0;
     for (int v = blockIdx.x; v < items; v += gridDim.x) {
       int tile, nt, expert;
       int32_t row0, row_end;
       wg_item(v, ntiles, ntn, group_rows, tile, nt);
-      if (!mma_tile_of(p, tile, WG_BM, expert, row0, row_end)) continue;
-      const int n0 = nt * BN;
-      const bool active = row0 + cw * 64 < row_end;
-      float acc[BN / 2];
+      if (!mma_tile_of(p, tile, BM, expert, row0, row_end)) continue;
+      const int n0 = nt * BN + col_off;
+      const bool active = row0 + row_off < row_end && n0 < p.n;
+      float acc[WN / 2];
 #pragma unroll
-      for (int i = 0; i < BN / 2; ++i) acc[i] = 0.f;
+      for (int i = 0; i < WN / 2; ++i) acc[i] = 0.f;
       for (int kt = 0; kt < ktiles; ++kt, ++it) {
         const int s = it % STAGES;
         mbar_wait(bar_full + 8 * s, (it / STAGES) & 1);
         if (active) {
           fence_proxy_async();  // cp.async (generic proxy) writes -> wgmma (async proxy) reads
-          fence_acc<BN / 2>(acc);
+          fence_acc<WN / 2>(acc);
           wgmma_fence();
 #pragma unroll
           for (int kk = 0; kk < WG_BK / 16; ++kk)
-            wgmma_k16<T, BN>(acc, smem_desc(a_base + s * WG_A_STAGE + kk * 32),
-                             smem_desc(sB + s * B_STAGE + kk * 32));
+            wgmma_k16<T, WN>(acc, smem_desc(a_base + s * A_STAGE + kk * 32), smem_desc(b_base + s * B_STAGE + kk * 32));
           wgmma_commit();
         }
         wgmma_wait<1>();
         if (kt > 0) mbar_arrive(bar_empty + 8 * ((it - 1) % STAGES));
       }
       wgmma_wait<0>();
-      fence_acc<BN / 2>(acc);
+      fence_acc<WN / 2>(acc);
       mbar_arrive(bar_empty + 8 * ((it - 1) % STAGES));
       if (!active) continue;
 
-      const int32_t rbase = row0 + cw * 64 + warp * 16 + (lane >> 2);
+      const int32_t rbase = row0 + row_off + warp * 16 + (lane >> 2);
 #pragma unroll
-      for (int j = 0; j < BN / 8; ++j) {
+      for (int j = 0; j < WN / 8; ++j) {
         const int n = n0 + 8 * j + 2 * (lane & 3);
         if (n >= p.n) continue;
 #pragma unroll
@@ -334,11 +351,9 @@ int env_int(const char* name, int def) {
   return e && *e ? std::atoi(e) : def;
 }
 
-// The weights as a 3-D tensor map [E][N][K] (E: a bound; only the tiles of
-// real experts are read), box 64 (K) x BN (N), 128-byte swizzle. Host-only
-// encoding (no device work), so it may run during graph capture. False when
-// the driver entry point is missing or the layout is not encodable.
-bool make_b_map(const GemmParams& p, int bn, bool f16, CUtensorMap* map) {
+// cuTensorMapEncodeTiled through the runtime's driver entry point (null when
+// the driver has none).
+PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encoder() {
   static PFN_cuTensorMapEncodeTiled_v12000 encode = [] {
     void* fn = nullptr;
     cudaDriverEntryPointQueryResult q{};
@@ -347,25 +362,43 @@ bool make_b_map(const GemmParams& p, int bn, bool f16, CUtensorMap* map) {
       fn = nullptr;
     return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(fn);
   }();
-  if (!encode || (reinterpret_cast<uintptr_t>(p.b) & 15)) return false;
+  return encode;
+}
+
+// A 2- or 3-D tensor map of 16-bit elements, box 64 (K) x box_rows,
+// 128-byte swizzle (the layout the wgmma descriptors read). Host-only
+// encoding (no device work), so it may run during graph capture. False when
+// the driver entry point is missing or the layout is not encodable.
+bool encode_map(const void* base, int rank, const cuuint64_t* dims, const cuuint64_t* strides, int box_rows, bool f16,
+                CUtensorMap* map) {
+  const auto encode = tensor_map_encoder();
+  if (!encode || (reinterpret_cast<uintptr_t>(base) & 15)) return false;
+  for (int i = 0; i + 1 < rank; ++i)
+    if (strides[i] == 0 || (strides[i] & 15)) return false;
+  const cuuint32_t box[3] = {(cuuint32_t)WG_BK, (cuuint32_t)box_rows, 1};
+  const cuuint32_t estr[3] = {1, 1, 1};
+  return encode(map, f16 ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16 : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, rank,
+                const_cast<void*>(base), dims, strides, box, estr, CU_TENSOR_MAP_INTERLEAVE_NONE,
+                CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+                CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
+}
+
+// The weights as [E][N][K] (E: a bound; only the tiles of real experts are
+// read), box 64 x BN.
+bool make_b_map(const GemmParams& p, int bn, bool f16, CUtensorMap* map) {
   const uint64_t row = (uint64_t)p.k * 2;
   const bool grouped = p.expert_offsets != nullptr;
   const uint64_t e_stride = grouped ? (uint64_t)p.b_expert_bytes : row * (uint64_t)p.n;
-  if (e_stride == 0 || (e_stride & 15)) return false;
   const cuuint64_t dims[3] = {(cuuint64_t)p.k, (cuuint64_t)p.n, grouped ? (cuuint64_t)65536 : (cuuint64_t)1};
   const cuuint64_t strides[2] = {row, e_stride};
-  const cuuint32_t box[3] = {(cuuint32_t)WG_BK, (cuuint32_t)bn, 1};
-  const cuuint32_t estr[3] = {1, 1, 1};
-  return encode(map, f16 ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16 : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 3, const_cast<void*>(p.b),
-                dims, strides, box, estr, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
-                CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
+  return encode_map(p.b, 3, dims, strides, bn, f16, map);
 }
 
-template <class T, int BN, bool TMA_B>
-void launch_wgmma_kernel(const GemmParams& p, const CUtensorMap& map, int64_t max_tiles, cudaStream_t stream) {
-  constexpr size_t smem = wg_smem_bytes<BN>();
+template <class T, int BM, int BN, bool TMA_B>
+void launch_wgmma_kernel(const GemmParams& p, const CUtensorMap& b_map, int64_t max_tiles, cudaStream_t stream) {
+  constexpr size_t smem = wg_smem_bytes<BM, BN>();
   // A function attribute, not stream work: allowed during graph capture; once per variant.
-  static const cudaError_t attr = cudaFuncSetAttribute(grouped_wgmma_kernel<T, BN, TMA_B>,
+  static const cudaError_t attr = cudaFuncSetAttribute(grouped_wgmma_kernel<T, BM, BN, TMA_B>,
                                                        cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
   cuda_check(attr, "cudaFuncSetAttribute(grouped_mma_sm90)");
   static const int group_rows = std::max(1, env_int("MOERT_CUDA_WG_GROUP", 16));
@@ -377,23 +410,24 @@ void launch_wgmma_kernel(const GemmParams& p, const CUtensorMap& map, int64_t ma
   // MOERT_CUDA_WG_HINTS=0/1 forces them off/on.
   static const int forced_hints = env_int("MOERT_CUDA_WG_HINTS", -1);
   const int64_t rows = p.expert_offsets ? p.slots : p.m;
-  const int hints = forced_hints >= 0 ? (forced_hints != 0) : (rows >= 110 * max_tiles);
+  const int hints = forced_hints >= 0 ? (forced_hints != 0) : (BM == 128 && rows >= 110 * max_tiles);
   // One block per SM (persistent), at most one per work item of the upper bound.
   const int64_t items = max_tiles * (int64_t)ceil_div(p.n, BN);
   if (items > 0x7fffffff) throw std::runtime_error("grouped_mma_sm90: too many tiles");
   const int64_t blocks = std::min<int64_t>(items, device_sm_count());
-  launch_pdl(true, grouped_wgmma_kernel<T, BN, TMA_B>, dim3(static_cast<unsigned>(blocks)), dim3(WG_THREADS), smem,
-             stream, "grouped_mma_sm90", p, map, group_rows, hints);
+  launch_pdl(true, grouped_wgmma_kernel<T, BM, BN, TMA_B>, dim3(static_cast<unsigned>(blocks)),
+             dim3(WG_THREADS), smem, stream, "grouped_mma_sm90", p, b_map, group_rows, hints);
 }
 
-template <class T, int BN>
+// MOERT_CUDA_WG_TMA=0: weights by cp.async too.
+template <class T, int BM, int BN>
 void launch_wgmma_variant(const GemmParams& p, int64_t max_tiles, cudaStream_t stream) {
   static const bool tma = env_int("MOERT_CUDA_WG_TMA", 1) != 0;
-  CUtensorMap map{};
-  if (tma && make_b_map(p, BN, std::is_same<T, __half>::value, &map))
-    launch_wgmma_kernel<T, BN, true>(p, map, max_tiles, stream);
+  CUtensorMap b_map{};
+  if (tma && make_b_map(p, BN, std::is_same<T, __half>::value, &b_map))
+    launch_wgmma_kernel<T, BM, BN, true>(p, b_map, max_tiles, stream);
   else
-    launch_wgmma_kernel<T, BN, false>(p, map, max_tiles, stream);
+    launch_wgmma_kernel<T, BM, BN, false>(p, b_map, max_tiles, stream);
 }
 
 }  // namespace
@@ -407,20 +441,27 @@ bool grouped_mma_sm90_usable() {
 }
 
 template <class T>
-void launch_grouped_mma_sm90(const GemmParams& p, int64_t max_tiles, cudaStream_t stream) {
+void launch_grouped_mma_sm90(const GemmParams& p, int tile_rows, int64_t max_tiles, cudaStream_t stream) {
   if (max_tiles <= 0 || p.n <= 0) return;
   if (p.k % WG_BK != 0) throw std::runtime_error("grouped_mma_sm90: K must be a multiple of 64");
+  if (tile_rows == 64) {
+    // 64-row tiles: 64 x 256, the two consumer warpgroups side by side.
+    launch_wgmma_variant<T, 64, 256>(p, max_tiles, stream);
+    MOERT_CUDA_LAUNCH_CHECK("grouped_mma_sm90");
+    return;
+  }
+  if (tile_rows != 128) throw std::runtime_error("grouped_mma_sm90: tile_rows must be 64 or 128");
   // Column tile: 256 for long K (the per-item fill and epilogue amortized;
   // half the A traffic per flop), else 128 (more stages, finer items).
   // MOERT_CUDA_WG_BN=128/256 forces one.
   static const int forced = env_int("MOERT_CUDA_WG_BN", 0);
   const int bn = forced == 128 || forced == 256 ? forced : (p.k >= 4096 ? 256 : 128);
-  if (bn == 128) launch_wgmma_variant<T, 128>(p, max_tiles, stream);
-  else launch_wgmma_variant<T, 256>(p, max_tiles, stream);
+  if (bn == 128) launch_wgmma_variant<T, 128, 128>(p, max_tiles, stream);
+  else launch_wgmma_variant<T, 128, 256>(p, max_tiles, stream);
   MOERT_CUDA_LAUNCH_CHECK("grouped_mma_sm90");
 }
 
-template void launch_grouped_mma_sm90<__nv_bfloat16>(const GemmParams&, int64_t, cudaStream_t);
-template void launch_grouped_mma_sm90<__half>(const GemmParams&, int64_t, cudaStream_t);
+template void launch_grouped_mma_sm90<__nv_bfloat16>(const GemmParams&, int, int64_t, cudaStream_t);
+template void launch_grouped_mma_sm90<__half>(const GemmParams&, int, int64_t, cudaStream_t);
 
 }  // namespace moert_cuda

@@ -15,9 +15,10 @@ namespace moert_cuda {
 // MOERT_CUDA_WGMMA=0.
 bool grouped_mma_sm90_usable();
 
-// p.k % 64 == 0, dense weights, row tiles of 128 (tile_expert/tile_row0/
-// tile_count built with 128-row tiles, or one group of p.m rows).
+// p.k % 64 == 0, dense weights, row tiles of tile_rows = 64 or 128
+// (tile_expert/tile_row0/tile_count built with such tiles, or one group of
+// p.m rows).
 template <class T>
-void launch_grouped_mma_sm90(const GemmParams& p, int64_t max_tiles, cudaStream_t stream);
+void launch_grouped_mma_sm90(const GemmParams& p, int tile_rows, int64_t max_tiles, cudaStream_t stream);
 
 }  // namespace moert_cuda

@@ -505,7 +505,8 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   g1.tile_expert = sb.tile_expert;
   g1.tile_row0 = sb.tile_row0;
   g1.tile_count = sb.tile_count;
-  g1.slots = static_cast<int32_t>(S);  // g2 inherits it
+  g1.slots = static_cast<int32_t>(S);  // g2 inherits it and groups
+  g1.groups = static_cast<int32_t>(E);
   g1.c = at(L.inter);
   g1.ldc = I;
   g1.epi = gated_ ? Epilogue::kActPairs : Epilogue::kActSingle;

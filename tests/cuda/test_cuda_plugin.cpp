@@ -251,6 +251,22 @@ static std::vector<NumericsCase> numerics_cases() {
   wg_small.I = 128;
   wg_small.options = {{"cuda.mma_tile_rows", "128"}};
   add("bf16_wgmma_forced_tile128", wg_small, {300});
+  // 64-row tiles with dense weights and K % 64 == 0: on sm_90 the 64 x 256
+  // wgmma tile, its two consumer warpgroups side by side. N = 640 and 320:
+  // last column tiles of 128 and 64 columns (the second warpgroup idle);
+  // gated + bias + interleaved, then f16 relu2 with an expert map (the
+  // scattered store of GEMM2 through c_index).
+  Case wg64 = base;
+  wg64.H = 320; wg64.I = 320;
+  wg64.layout = MOERT_GATE_UP_INTERLEAVED; wg64.bias = true;
+  wg64.options = {{"cuda.mma_tile_rows", "64"}};
+  add("bf16_wgmma64_gated_bias", wg64, {300});
+  Case wg64_ep = wg64;
+  wg64_ep.bf16 = false; wg64_ep.act = MOERT_ACT_RELU2; wg64_ep.bias = false; wg64_ep.layout = MOERT_GATE_UP_CONCAT;
+  wg64_ep.num_local = 4;
+  wg64_ep.expert_map = {0, -1, 1, -1, 2, -1, 3, -1};
+  add("f16_wgmma64_relu2_expert_map", wg64_ep, {300});
+
   return v;
 }
 
