@@ -41,6 +41,6 @@ case ${1:-verify} in
     timeout 330 $M bench configs/models/peer-shapes.yaml --runner cuda --tokens ${TOKENS:-1,16,64,256,1024,4096,16384} --reps 30 --json $OUT/moert_bench.json > $OUT/moert_bench.log 2>$OUT/moert_bench.err; echo "moert bench exit $?"; cat $OUT/moert_bench.log | head -40; tail -3 $OUT/moert_bench.err
     timeout 150 $M bench configs/models/gpt-oss-120b.yaml --runner cuda --tokens 1,16,64,256,1024 --reps 30 --json $OUT/moert_bench_mxfp4_cuda.json 2>/dev/null | head -12
     timeout 150 $M bench configs/models/gpt-oss-120b.yaml --plugin-dir $C/rocm --runner rocm --tokens 1,16,64,256,1024 --reps 30 --json $OUT/moert_bench_mxfp4_rocm.json 2>/dev/null | head -12
-    timeout 240 python3 $C/peer_moe.py --out $OUT/peer.json 2>&1 | tail -25
+    timeout 240 python3 $C/peer_moe.py --out $OUT/peer.json 2>&1 | tail -30
     ;;
 esac
