@@ -405,11 +405,24 @@ TEST(CpuRunner, Bf16PanelAvx2Kernels) {
     }
 }
 TEST(CpuRunner, Bf16PanelAvx2KernelsIntraOp) {
-  // One active expert: its panels are split over the team (M = 1, 3, 6, 17).
-  for (int T : {1, 3, 6, 17}) {
+  // One active expert: its panels are split over the team. M = 1..6 take
+  // one strip (5 and 6: the 10- and 12-accumulator strips), 7, 8 and 17
+  // strips of 4 over chunks with remainders 3, 0 and 1.
+  for (int T : {1, 3, 5, 6, 7, 8, 17}) {
     SCOPED_TRACE(T);
     Case c = bf16_case();
     c.H = 80; c.I = 56; c.E = 1; c.k = 1; c.T = T; c.bf16_gemm = "avx2";
+    expect_close(c);
+  }
+}
+TEST(CpuRunner, Bf16PanelAvx2KernelsLongK) {
+  // K > 2048: 5 and 6 rows stream in one strip over the long panel; 9 rows
+  // take strips over several chunks (accumulated into y, the next chunk
+  // prefetched), the last chunk partial.
+  for (int T : {5, 6, 9}) {
+    SCOPED_TRACE(T);
+    Case c = bf16_case();
+    c.H = 2100; c.I = 2056; c.E = 1; c.k = 1; c.T = T; c.bf16_gemm = "avx2";
     expect_close(c);
   }
 }
