@@ -145,9 +145,12 @@ void CpuMoe::run_experts(const float* x32, int64_t T, const ExpertGroups& g, flo
       run_expert(e, x32, g.tokens + s0, g.offsets[e + 1] - s0, b.y + int64_t(s0) * H, ar, true);
     }
   }
-  // Combine: out[t] += w * (y_slot + b2[e]), split by columns so rows never collide.
+  // Combine: out[t] += w * (y_slot + b2[e]), split by columns so rows never
+  // collide. Decode-sized work (< 1M multiply-adds, ~0.1 ms) stays on this
+  // thread: waking the team (10-100 us with passive waiting) costs more.
   const int64_t cchunks = ceil_div(H, 512);
-#pragma omp parallel for schedule(static) num_threads(threads_)
+  const int64_t slots = g.offsets[D.num_local_experts];
+#pragma omp parallel for schedule(static) num_threads(threads_) if (slots * H >= (int64_t(1) << 20))
   for (int64_t c = 0; c < cchunks; ++c) {
     const int64_t c0 = c * 512, c1 = c0 + 512 < H ? c0 + 512 : H;
     for (int32_t e = 0; e < D.num_local_experts; ++e) {

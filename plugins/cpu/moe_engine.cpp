@@ -100,11 +100,6 @@ CpuMoe::CpuMoe(const moert_layer_desc* layer)
 
 CpuMoe::~CpuMoe() = default;
 
-void CpuMoe::Owned::allocate(size_t bytes) {
-  data.assign(bytes + 64, 0);
-  offset = (64 - reinterpret_cast<uintptr_t>(data.data()) % 64) % 64;
-}
-
 void CpuMoe::set_weights(const moert_expert_weights* w) {
   if (w == nullptr || w->struct_size < offsetof(moert_expert_weights, score_correction_bias) + sizeof(moert_tensor))
     throw StatusError(MOERT_STATUS_INVALID_ARGUMENT, "cpu set_weights: weights NULL or struct_size too small");
@@ -136,7 +131,7 @@ void CpuMoe::set_weights(const moert_expert_weights* w) {
                   RuntimeMMatmul* mm, int64_t rows, int64_t cols) {
     if (panel_) {  // the post-processing hook: repack once into panel16 (the only copy)
       o.expert_bytes = static_cast<size_t>(panel16_bytes(rows, cols));
-      o.allocate(o.expert_bytes * E);
+      o.data.allocate(o.expert_bytes * E);
       const uint16_t* src = static_cast<const uint16_t*>(ptr(wt));
       const int64_t panels = ceil_div(rows, kPanelCols);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
@@ -145,7 +140,7 @@ void CpuMoe::set_weights(const moert_expert_weights* w) {
                      reinterpret_cast<uint16_t*>(o.base() + e * o.expert_bytes));
     } else if (mm) {  // the post-processing hook: repack once into oneDNN's layout
       o.expert_bytes = mm->packed_weight_bytes();
-      o.allocate(o.expert_bytes * E);
+      o.data.allocate(o.expert_bytes * E);
       const size_t src_expert = static_cast<size_t>(rows * cols) * (L_.bf16 ? 2 : 4);
       // One expert per thread (each reorder then runs single-threaded on its own stream).
       ParallelErrors errs;
@@ -159,7 +154,7 @@ void CpuMoe::set_weights(const moert_expert_weights* w) {
     } else {
       const size_t bytes = moert::plugin::nbytes(wt);
       o.expert_bytes = bytes / E;
-      o.allocate(bytes);
+      o.data.allocate(bytes);
       std::memcpy(o.base(), ptr(wt), bytes);
       if (q == MOERT_QUANT_NONE) {
         // f32/bf16 weights in the other dtype: no scales

@@ -28,6 +28,7 @@
 #include "isa_kernels.h"
 #include "onednn_matmul.h"
 #include "token_grouping.h"
+#include "weight_buffer.h"
 
 namespace moert_cpu {
 
@@ -67,12 +68,10 @@ class CpuMoe {
   bool has_weights_ = false;
   // Weights as kept: unquantized -> packed per expert; quantized -> as given.
   struct Owned {
-    std::vector<uint8_t> data;      // base() is its first 64-byte aligned byte
-    size_t offset = 0;
+    WeightBuffer data;              // huge-page backed (weight_buffer.h)
     size_t expert_bytes = 0;
-    void allocate(size_t bytes);    // data: bytes (zeroed), 64-byte aligned at base()
-    const uint8_t* base() const { return data.data() + offset; }
-    uint8_t* base() { return data.data() + offset; }
+    const uint8_t* base() const { return data.data(); }
+    uint8_t* base() { return data.data(); }
     std::vector<float> scale;       // fp8
     std::vector<uint8_t> mx_scale;  // mxfp4
     std::vector<float> bias;        // [E_local, rows] when has_bias
