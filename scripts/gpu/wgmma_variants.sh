@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # Runs on the device machine with the build packed by pack_final.sh: the CUDA
-# tests, the bench with the wgmma GEMM's loading choices against each other
-# (A rows permuted and loaded by TMA, the default, against the cp.async
-# gather: option cuda.permute_rows=false; 64-row wgmma tiles against the
-# mma.sync kernel: MOERT_CUDA_WGMMA64=0), and the kernels' device times.
-# Logs go to $OUT.
+# tests, then the bench under the wgmma GEMM's knobs against each other
+# (64-row tiles on wgmma, the default, against mma.sync: MOERT_CUDA_WGMMA64=0;
+# BN forced to 256 for the short-K shapes), and, with KTIMES="shape:tokens
+# ...", each kernel's device time (kernel_times.sh). Logs go to $OUT.
 set -u
 C=${C:-.carry/final}
 OUT=${OUT:-gpu-out}
@@ -22,6 +21,6 @@ bench() {  # label, env/bench command...
   env "$@" 2>&1 | grep -E "T=" | sed 's/^/  /'
 }
 bench default $B --tokens ${TOKENS:-64,256,1024,4096,16384}
-bench gather_rows $B --tokens 1024,4096,16384 --option cuda.permute_rows=false
-bench wgmma64_off MOERT_CUDA_WGMMA64=0 $B --tokens 256,1024
+bench wgmma64_off MOERT_CUDA_WGMMA64=0 $B --tokens 64,256,1024
+bench bn256 MOERT_CUDA_WG_BN=256 $B --shapes qwen3,gptoss --tokens 4096,16384
 [ -n "${KTIMES:-}" ] && scripts/gpu/kernel_times.sh $KTIMES
