@@ -351,9 +351,11 @@ int env_int(const char* name, int def) {
   return e && *e ? std::atoi(e) : def;
 }
 
-// cuTensorMapEncodeTiled through the runtime's driver entry point (null when
-// the driver has none).
-PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encoder() {
+// The weights as a 3-D tensor map [E][N][K] (E: a bound; only the tiles of
+// real experts are read), box 64 (K) x BN (N), 128-byte swizzle. Host-only
+// encoding (no device work), so it may run during graph capture. False when
+// the driver entry point is missing or the layout is not encodable.
+bool make_b_map(const GemmParams& p, int bn, bool f16, CUtensorMap* map) {
   static PFN_cuTensorMapEncodeTiled_v12000 encode = [] {
     void* fn = nullptr;
     cudaDriverEntryPointQueryResult q{};
@@ -362,36 +364,18 @@ PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encoder() {
       fn = nullptr;
     return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(fn);
   }();
-  return encode;
-}
-
-// A 2- or 3-D tensor map of 16-bit elements, box 64 (K) x box_rows,
-// 128-byte swizzle (the layout the wgmma descriptors read). Host-only
-// encoding (no device work), so it may run during graph capture. False when
-// the driver entry point is missing or the layout is not encodable.
-bool encode_map(const void* base, int rank, const cuuint64_t* dims, const cuuint64_t* strides, int box_rows, bool f16,
-                CUtensorMap* map) {
-  const auto encode = tensor_map_encoder();
-  if (!encode || (reinterpret_cast<uintptr_t>(base) & 15)) return false;
-  for (int i = 0; i + 1 < rank; ++i)
-    if (strides[i] == 0 || (strides[i] & 15)) return false;
-  const cuuint32_t box[3] = {(cuuint32_t)WG_BK, (cuuint32_t)box_rows, 1};
-  const cuuint32_t estr[3] = {1, 1, 1};
-  return encode(map, f16 ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16 : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, rank,
-                const_cast<void*>(base), dims, strides, box, estr, CU_TENSOR_MAP_INTERLEAVE_NONE,
-                CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
-                CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
-}
-
-// The weights as [E][N][K] (E: a bound; only the tiles of real experts are
-// read), box 64 x BN.
-bool make_b_map(const GemmParams& p, int bn, bool f16, CUtensorMap* map) {
+  if (!encode || (reinterpret_cast<uintptr_t>(p.b) & 15)) return false;
   const uint64_t row = (uint64_t)p.k * 2;
   const bool grouped = p.expert_offsets != nullptr;
   const uint64_t e_stride = grouped ? (uint64_t)p.b_expert_bytes : row * (uint64_t)p.n;
+  if (e_stride == 0 || (e_stride & 15)) return false;
   const cuuint64_t dims[3] = {(cuuint64_t)p.k, (cuuint64_t)p.n, grouped ? (cuuint64_t)65536 : (cuuint64_t)1};
   const cuuint64_t strides[2] = {row, e_stride};
-  return encode_map(p.b, 3, dims, strides, bn, f16, map);
+  const cuuint32_t box[3] = {(cuuint32_t)WG_BK, (cuuint32_t)bn, 1};
+  const cuuint32_t estr[3] = {1, 1, 1};
+  return encode(map, f16 ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16 : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 3, const_cast<void*>(p.b),
+                dims, strides, box, estr, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
 }
 
 template <class T, int BM, int BN, bool TMA_B>

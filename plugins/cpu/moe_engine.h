@@ -15,8 +15,9 @@
 // Threading: when at least as many experts are active as there are threads
 // and an expert is small (< kSplitExpertBytes), threads take whole experts
 // (largest first; oneDNN runs single-threaded inside); otherwise experts run
-// one after another with every thread inside each GEMM. Expert outputs land in a slot-indexed buffer and one pass over
-// hidden-size columns combines them, so no two threads write the same row.
+// one after another with every thread inside each GEMM. Expert outputs land
+// in a slot-indexed buffer and one pass over hidden-size columns combines
+// them, so no two threads write the same row.
 #pragma once
 
 #include <cstdint>
