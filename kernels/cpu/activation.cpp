@@ -20,6 +20,10 @@ static inline float gelu_tanh(float x) {
 
 void apply_activation(const ActivationParams& p, const float* h, int64_t ldh, const float* bias,
                       int64_t M, int64_t i0, int64_t i1, float* a, int64_t lda) {
+  if (p.activation == MOERT_ACT_SILU_AND_MUL && !p.interleaved) {
+    silu_and_mul_avx2(h, ldh, p.inter, bias, M, i0, i1, a, lda, p.round_bf16);
+    return;
+  }
   const bool gated = activation_is_gated(p.activation);
   for (int64_t m = 0; m < M; ++m) {
     const float* hr = h + m * ldh;
