@@ -198,7 +198,10 @@ int main(int argc, char** argv) {
   // MOERT_BENCH_BF16_GEMM=auto|onednn|avx2 passes bf16_gemm.
   const char* b16 = getenv("MOERT_BENCH_BF16_ROWS");
   const char* gemm = getenv("MOERT_BENCH_BF16_GEMM");
-  moert_kv opts[3] = {{"num_threads", nt.c_str()}, {"bf16_rows", b16 ? b16 : "16"}, {"bf16_gemm", gemm ? gemm : "auto"}};
+  // MOERT_BENCH_SCHEDULE=auto|experts|columns|owners passes expert_schedule.
+  const char* sched = getenv("MOERT_BENCH_SCHEDULE");
+  moert_kv opts[4] = {{"num_threads", nt.c_str()}, {"bf16_rows", b16 ? b16 : "16"}, {"bf16_gemm", gemm ? gemm : "auto"},
+                      {"expert_schedule", sched ? sched : "auto"}};
   CopyLoop copy;
   copy.pass();  // warm-up (page faults are behind us)
   std::printf("threads %d, reps %d, load average at start %.2f\n", threads, reps, loadavg());
@@ -218,13 +221,18 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < w2.b.size() / 2; ++i) ((uint16_t*)w2.b.data())[i] = rand_bf16(0.03f);
     for (int64_t T : {1, 16, 512}) {
       // MOERT_BENCH_TOKENS=16 (say) measures only that token count.
-      if (getenv("MOERT_BENCH_TOKENS") && std::atoll(getenv("MOERT_BENCH_TOKENS")) != T) continue;
+      // The skipped counts still draw their inputs, so the routing of the
+      // measured one is the same as in a full run.
+      if (getenv("MOERT_BENCH_TOKENS") && std::atoll(getenv("MOERT_BENCH_TOKENS")) != T) {
+        for (int64_t i = 0; i < T * (sh.H + sh.E); ++i) xs();
+        continue;
+      }
       moert_layer_desc d{};
       d.struct_size = sizeof d; d.num_experts = sh.E; d.top_k = sh.k; d.hidden_size = sh.H; d.intermediate_size = sh.I;
       d.activation = MOERT_ACT_SILU_AND_MUL; d.renormalize = 1; d.routed_scaling_factor = 1.f;
       d.activation_dtype = d.weight_dtype = {MOERT_DTYPE_BFLOAT, 16, 1};
       d.max_num_tokens = T; d.ep_size = 1; d.num_local_experts = sh.E;
-      d.options = opts; d.num_options = 3;
+      d.options = opts; d.num_options = 4;
       Tensor x({MOERT_DTYPE_BFLOAT, 16, 1}, {T, sh.H}), logits({MOERT_DTYPE_FLOAT, 32, 1}, {T, sh.E});
       for (size_t i = 0; i < x.b.size() / 2; ++i) ((uint16_t*)x.b.data())[i] = rand_bf16(1.f);
       float* lg = (float*)logits.b.data();

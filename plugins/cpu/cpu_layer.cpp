@@ -177,14 +177,23 @@ CpuLayer parse_layer(const moert_layer_desc* d) {
       if (L.bf16_gemm == "onednn" && !cpu_has_avx512_core())
         unimpl("option bf16_gemm: onednn needs AVX-512 (F/BW/VL/DQ); oneDNN 2.6 has no bf16 matmul on "
                "this CPU (use auto or avx2)");
+    } else if (key == "expert_schedule") {
+      L.expert_schedule = value;
+      if (L.expert_schedule != "auto" && L.expert_schedule != "experts" && L.expert_schedule != "columns" &&
+          L.expert_schedule != "owners")
+        invalid("option expert_schedule: expected 'auto', 'experts', 'columns' or 'owners', got '" +
+                L.expert_schedule + "'");
     } else if (key == "isa") {
       L.isa = value;
       if (L.isa != "avx2" && L.isa != "auto") invalid("option isa: expected 'avx2' or 'auto', got '" + L.isa + "'");
     } else {
-      invalid("unknown layer option '" + key + "' (the cpu runner accepts num_threads, isa, small_batch, gemv_rows, bf16_rows, bf16_gemm, shared_intermediate_size)");
+      invalid("unknown layer option '" + key + "' (the cpu runner accepts num_threads, isa, small_batch, gemv_rows, bf16_rows, bf16_gemm, expert_schedule, shared_intermediate_size)");
     }
   }
   L.bf16_gemm_onednn = L.bf16_gemm == "onednn" || (L.bf16_gemm == "auto" && cpu_has_avx512_bf16());
+  if (L.expert_schedule == "owners" && (L.direct_weights || !L.bf16 || L.bf16_gemm_onednn))
+    unimpl("option expert_schedule: owners needs the panel16 kernels (bf16 weights and activations on "
+           "bf16_gemm avx2)");
   D.options = nullptr;
   D.num_options = 0;
   return L;

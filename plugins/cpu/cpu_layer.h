@@ -44,6 +44,14 @@ struct CpuLayer {
   std::string bf16_gemm = "auto";
   bool bf16_gemm_onednn = false;
   int64_t shared_intermediate_max = 0;  // "shared_intermediate_size" (default 4 * I)
+  // "expert_schedule": how the threads share the experts. "experts": threads
+  // take whole experts; "columns": experts one after another, every GEMM
+  // split over the threads; "owners" (panel16 only): each thread owns whole
+  // experts (light and heavy ones at the same time), an idle thread takes
+  // column chunks of the others'; "auto": owners for panel16 experts of
+  // kSplitExpertBytes or more with at most kOwnerMaxSlots slots, columns for
+  // other experts that big, experts otherwise (when enough are active).
+  std::string expert_schedule = "auto";
 };
 
 // Throws StatusError (UNIMPLEMENTED for valid requests this backend does not

@@ -17,6 +17,12 @@ struct CpuMoe::Buffers {
   ExpertGroups groups;
   char* arena_base;
   size_t arena_bytes;
+  // The owners schedule (panel16, run_experts_owners): x, h and act rows per
+  // grouped slot (experts are shared between threads, so their scratch is
+  // not one thread's arena) and one cache line of counters per expert.
+  float *own_x, *own_h, *own_a;
+  int32_t* own_state;
+  int64_t own_slots;  // slots the buffers hold (0: schedule unavailable)
   size_t total_bytes;
 };
 

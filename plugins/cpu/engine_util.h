@@ -22,6 +22,8 @@ constexpr int64_t kTileRows = 128;   // rows of a dequantized tile
 constexpr int64_t kSharedChunk = 8;  // tokens per shared-expert pass
 constexpr int64_t kGemvRowsMaxBytes = 8 << 20;  // matrices that stay in L3 (32 MiB here) per thread
 constexpr int64_t kSplitExpertBytes = 32 << 20;  // experts this big run one at a time, split over threads
+constexpr int64_t kOwnerMaxSlots = 64;           // schedule "auto": the owners schedule up to this many slots
+constexpr int64_t kOwnerChunkBytes = 4 << 20;    // weight bytes per claimed chunk in the owners schedule
 
 inline bool same(moert_dtype a, moert_dtype b) { return a.code == b.code && a.bits == b.bits; }
 inline void* ptr(const moert_tensor& t) { return static_cast<char*>(t.data) + t.byte_offset; }

@@ -6,6 +6,10 @@
 #include "engine_util.h"
 #include "moert/moert_plugin.hpp"
 
+#include <sched.h>
+
+#include <string>
+
 namespace moert_cpu {
 
 // y [M, N] = x [M, K] x W_e^T for matrix `which` (0: w13, 1: w2). `intra`:
@@ -104,6 +108,112 @@ void CpuMoe::run_expert(int32_t e, const float* x32, const int32_t* tok, int64_t
   expert_gemm(1, e, ar.a, ar.a16, M, y, ar, intra);
 }
 
+namespace {
+// Counters of the owners schedule, one cache line per expert (GCC atomics on
+// workspace memory; no allocation in the forward).
+enum OwnerField { kG1Next, kG1Done, kActReady, kG2Next, kStarted };
+inline int32_t load_acq(const int32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+inline int32_t fetch_add(int32_t* p) { return __atomic_fetch_add(p, 1, __ATOMIC_ACQ_REL); }
+inline void wait_set(const int32_t* p) {
+  for (int spins = 0; !load_acq(p); ++spins) {
+    if (spins < 4096) __builtin_ia32_pause();
+    else sched_yield();
+  }
+}
+
+}  // namespace
+
+// The owners schedule (panel16 experts; see moe_engine.h). Thread t claims
+// whole experts from the list sorted by tokens: even threads from the heavy
+// end, odd threads from the light end (2 threads: a compute-bound expert
+// runs next to memory-bound ones, instead of both cores being FMA-bound and
+// then both memory-bound). Each expert's two GEMMs are cut into column
+// chunks of ~kOwnerChunkBytes that its owner claims one by one; a thread
+// with nothing left to own claims chunks of the expert with the most work
+// left. Whoever finishes an expert's last GEMM1 chunk runs its activation;
+// GEMM2 chunks wait for it.
+void CpuMoe::run_experts_owners(const float* x32, const ExpertGroups& g, int32_t active, Buffers& b) {
+  const auto& D = L_.desc;
+  const int64_t H = D.hidden_size, I = D.intermediate_size, R = L_.rows13;
+  const int64_t P1 = ceil_div(R, kPanelCols), P2 = ceil_div(H, kPanelCols);
+  auto chunk_of = [&](int64_t panels, int64_t K) {
+    int64_t c = kOwnerChunkBytes / (K * kPanelCols * 2);
+    const int64_t most = ceil_div(panels, 2 * threads_);  // several chunks even for small matrices
+    return c > most ? most : c < 1 ? 1 : c;
+  };
+  const int64_t c1 = chunk_of(P1, H), c2 = chunk_of(P2, I);
+  const int32_t n1 = static_cast<int32_t>(ceil_div(P1, c1)), n2 = static_cast<int32_t>(ceil_div(P2, c2));
+  int32_t* st = b.own_state;
+  std::memset(st, 0, (active + 1) * 16 * sizeof(int32_t));
+  // Experts taken from the heavy end (low half) and the light end (high
+  // half), in one word so that one compare-exchange moves either end.
+  int64_t* ends = reinterpret_cast<int64_t*>(st + active * 16);
+  const ActivationParams ap{D.activation, D.gate_up_layout == MOERT_GATE_UP_INTERLEAVED, I, D.swiglu_alpha,
+                            D.swiglu_limit, L_.bf16 ? 1 : 0};
+  const uint16_t* w13 = reinterpret_cast<const uint16_t*>(w13_.base());
+  const uint16_t* w2 = reinterpret_cast<const uint16_t*>(w2_.base());
+  // Claims the next expert (index into b.order) from one end; -1: none left.
+  auto claim = [&](bool light) -> int32_t {
+    int64_t seen = __atomic_load_n(ends, __ATOMIC_ACQUIRE);
+    for (;;) {
+      const int64_t f = seen & 0xffffffff, l = seen >> 32;
+      if (f + l >= active) return -1;
+      const int64_t next = light ? seen + (int64_t(1) << 32) : seen + 1;
+      if (__atomic_compare_exchange_n(ends, &seen, next, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return static_cast<int32_t>(light ? active - 1 - l : f);
+    }
+  };
+  auto work_on = [&](int32_t i) {
+    int32_t* s = st + i * 16;
+    const int32_t e = b.order[i], s0 = g.offsets[e];
+    const int64_t M = g.offsets[e + 1] - s0;
+    const uint16_t* we13 = w13 + e * (w13_.expert_bytes / 2);
+    const uint16_t* we2 = w2 + e * (w2_.expert_bytes / 2);
+    float *xe = b.own_x + s0 * H, *h = b.own_h + s0 * R, *a = b.own_a + s0 * I;
+    for (int32_t c; (c = fetch_add(s + kG1Next)) < n1;) {
+      const int64_t p0 = c * c1, p1 = p0 + c1 < P1 ? p0 + c1 : P1;
+      panel_(xe, H, M, we13, H, R, p0, p1, h, R);
+      if (fetch_add(s + kG1Done) == n1 - 1) {
+        apply_activation(ap, h, R, D.has_bias ? w13_.bias.data() + e * R : nullptr, M, 0, I, a, I);
+        __atomic_store_n(s + kActReady, 1, __ATOMIC_RELEASE);
+      }
+    }
+    if (load_acq(s + kG2Next) >= n2) return;
+    wait_set(s + kActReady);
+    for (int32_t c; (c = fetch_add(s + kG2Next)) < n2;) {
+      const int64_t p0 = c * c2, p1 = p0 + c2 < P2 ? p0 + c2 : P2;
+      panel_(a, I, M, we2, I, H, p0, p1, b.y + s0 * H, H);
+    }
+  };
+#pragma omp parallel num_threads(threads_)
+  {
+    const bool light = omp_get_thread_num() % 2 == 1;
+    for (int32_t i; (i = claim(light)) >= 0;) {
+      const int32_t e = b.order[i], s0 = g.offsets[e], M = g.offsets[e + 1] - s0;
+      for (int32_t m = 0; m < M; ++m)
+        std::memcpy(b.own_x + (s0 + m) * H, x32 + int64_t(g.tokens[s0 + m]) * H, H * sizeof(float));
+      __atomic_store_n(st + i * 16 + kStarted, 1, __ATOMIC_RELEASE);
+      work_on(i);
+    }
+    // Nothing left to own: help the expert with the most unclaimed work.
+    for (;;) {
+      int32_t best = -1;
+      int64_t most = 0;
+      for (int32_t i = 0; i < active; ++i) {
+        const int32_t* s = st + i * 16;
+        if (!load_acq(s + kStarted)) continue;
+        const int32_t r1 = n1 - load_acq(s + kG1Next), r2 = n2 - load_acq(s + kG2Next);
+        const int64_t left = (r1 > 0 ? r1 * c1 * H : 0) + (r2 > 0 ? r2 * c2 * I : 0);
+        const int32_t e = b.order[i];
+        const int64_t work = left * (g.offsets[e + 1] - g.offsets[e] + 4);  // bytes, weighted by rows
+        if (work > most) { most = work; best = i; }
+      }
+      if (best < 0) break;
+      work_on(best);
+    }
+  }
+}
+
 void CpuMoe::run_experts(const float* x32, int64_t T, const ExpertGroups& g, float* out32, Buffers& b) {
   const auto& D = L_.desc;
   const int64_t H = D.hidden_size, I = D.intermediate_size, R = L_.rows13;
@@ -126,7 +236,11 @@ void CpuMoe::run_experts(const float* x32, int64_t T, const ExpertGroups& g, flo
   // parallel regions per GEMM, nothing next to streaming the expert, and
   // keeps the threads balanced when the experts' token counts differ.
   const bool big = w13_.expert_bytes + w2_.expert_bytes >= static_cast<size_t>(kSplitExpertBytes);
-  if (threads_ > 1 && active >= threads_ && !big) {
+  const std::string& sched = L_.expert_schedule;
+  const int64_t slots = g.offsets[D.num_local_experts];
+  if (threads_ > 1 && panel_ && active > 0 && slots <= b.own_slots && (sched == "owners" || (sched == "auto" && big))) {
+    run_experts_owners(x32, g, active, b);
+  } else if (threads_ > 1 && active >= threads_ && (sched == "experts" || (sched == "auto" && !big))) {
     ParallelErrors errs;
 #pragma omp parallel num_threads(threads_)
     {
@@ -149,7 +263,6 @@ void CpuMoe::run_experts(const float* x32, int64_t T, const ExpertGroups& g, flo
   // collide. Decode-sized work (< 1M multiply-adds, ~0.1 ms) stays on this
   // thread: waking the team (10-100 us with passive waiting) costs more.
   const int64_t cchunks = ceil_div(H, 512);
-  const int64_t slots = g.offsets[D.num_local_experts];
 #pragma omp parallel for schedule(static) num_threads(threads_) if (slots * H >= (int64_t(1) << 20))
   for (int64_t c = 0; c < cchunks; ++c) {
     const int64_t c0 = c * 512, c1 = c0 + 512 < H ? c0 + 512 : H;

@@ -59,6 +59,16 @@ CpuMoe::Buffers CpuMoe::carve(const moert_tensor& ws, int64_t T) const {
   b.shared = (float*)take(kSharedChunk * (2 * S + S + H) + H, 4);
   b.arena_bytes = layout_arena(nullptr, T, H, D.intermediate_size, L_.rows13, L_.direct_weights, nullptr);
   b.arena_base = (char*)take(static_cast<int64_t>(b.arena_bytes) * threads_, 1);
+  // The owners schedule's per-slot scratch (panel16 only): every slot under
+  // expert_schedule owners, up to kOwnerMaxSlots under auto for big experts.
+  const int64_t I = D.intermediate_size, R = L_.rows13;
+  const bool big = panel16_bytes(R, H) + panel16_bytes(H, I) >= kSplitExpertBytes;
+  b.own_slots = !panel_ ? 0 : L_.expert_schedule == "owners" ? T * k
+              : L_.expert_schedule == "auto" && big ? (T * k < kOwnerMaxSlots ? T * k : kOwnerMaxSlots) : 0;
+  b.own_x = (float*)take(b.own_slots * H, 4);
+  b.own_h = (float*)take(b.own_slots * R, 4);
+  b.own_a = (float*)take(b.own_slots * I, 4);
+  b.own_state = (int32_t*)take(b.own_slots ? (D.num_local_experts + 1) * 16 : 0, 4);
   b.total_bytes = off;
   return b;
 }

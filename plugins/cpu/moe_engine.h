@@ -14,7 +14,11 @@
 // time), else dequantize a 128-row tile, multiply it with oneDNN, next tile.
 // Threading: when at least as many experts are active as there are threads
 // and an expert is small (< kSplitExpertBytes), threads take whole experts
-// (largest first; oneDNN runs single-threaded inside); otherwise experts run
+// (largest first; oneDNN runs single-threaded inside). Big panel16 experts
+// (decode and small batches) take the owners schedule: each thread owns
+// whole experts, heavy ones from one end of the list and light ones from the
+// other, so compute-bound and memory-bound experts run at the same time, and
+// an idle thread takes column chunks of the others'. Otherwise experts run
 // one after another with every thread inside each GEMM. Expert outputs land
 // in a slot-indexed buffer and one pass over hidden-size columns combines
 // them, so no two threads write the same row.
@@ -50,6 +54,7 @@ class CpuMoe {
   Buffers carve(const moert_tensor& workspace, int64_t T) const;
   static size_t layout_arena(char* base, int64_t T, int64_t H, int64_t I, int64_t R, bool direct, Arena* out);
   void run_experts(const float* x32, int64_t T, const ExpertGroups& g, float* out32, Buffers& b);
+  void run_experts_owners(const float* x32, const ExpertGroups& g, int32_t active, Buffers& b);
   void run_expert(int32_t e, const float* x32, const int32_t* tokens, int64_t M, float* y, Arena& ar, bool intra);
   void expert_gemm(int which, int32_t e, const float* x, const uint16_t* x16, int64_t M, float* y, Arena& ar,
                    bool intra);

@@ -76,6 +76,8 @@ struct Case {
   std::string isa;          // "avx2" to force the baseline kernels
   std::string bf16_rows;    // layer option "bf16_rows" when set
   std::string bf16_gemm;    // layer option "bf16_gemm" when set
+  std::string schedule;     // layer option "expert_schedule" when set
+  std::string threads;      // layer option "num_threads" when set
   double tol = 1e-5;
 };
 
@@ -114,6 +116,8 @@ struct Layer {
     if (!c.isa.empty()) opts.push_back({"isa", c.isa.c_str()});
     if (!c.bf16_rows.empty()) opts.push_back({"bf16_rows", c.bf16_rows.c_str()});
     if (!c.bf16_gemm.empty()) opts.push_back({"bf16_gemm", c.bf16_gemm.c_str()});
+    if (!c.schedule.empty()) opts.push_back({"expert_schedule", c.schedule.c_str()});
+    if (!c.threads.empty()) opts.push_back({"num_threads", c.threads.c_str()});
     d.options = opts.data(); d.num_options = (int64_t)opts.size();
     make_weights();
   }
@@ -426,6 +430,38 @@ TEST(CpuRunner, Bf16PanelAvx2KernelsLongK) {
     expect_close(c);
   }
 }
+TEST(CpuRunner, Bf16PanelAvx2OwnersSchedule) {
+  // expert_schedule owners (auto picks it for big panel16 experts, mixtral
+  // at 1-32 tokens): threads own whole experts from both ends of the list
+  // and take column chunks of each other's (matrices of 3-8 panels: 1-2
+  // panels per chunk, so owners and helpers share experts, GEMM2 waits for
+  // the activation run by whoever finished GEMM1). 2 and 3 threads, 1-33
+  // tokens, 4 and 8 experts, odd K, N not a multiple of 16, bias, expert map.
+  struct Shape { int H, I; };
+  for (const char* threads : {"2", "3"})
+    for (Shape s : {Shape{67, 40}, Shape{128, 96}, Shape{48, 37}})
+      for (int T : {1, 2, 5, 9, 16, 33}) {
+        SCOPED_TRACE(std::string("threads=") + threads + " H=" + std::to_string(s.H) + " I=" + std::to_string(s.I) +
+                     " T=" + std::to_string(T));
+        Case c = bf16_case();
+        c.H = s.H; c.I = s.I; c.E = T % 3 == 0 ? 4 : 8; c.k = 2; c.T = T; c.bias = T % 2;
+        c.bf16_gemm = "avx2"; c.schedule = "owners"; c.threads = threads;
+        c.half_local = T == 9;
+        expect_close(c);
+      }
+}
+TEST(CpuRunner, SiluAndMulAvx2EpilogueTails) {
+  // The AVX2 silu-and-mul epilogue in f32 (no rounding, tight bound) and
+  // bf16: I with 0-7 columns past the last group of 8, bias on and off.
+  for (int I : {8, 13, 37, 3})
+    for (int bias : {0, 1}) {
+      SCOPED_TRACE("I=" + std::to_string(I) + " bias=" + std::to_string(bias));
+      Case c; c.I = I; c.bias = bias; c.T = 6;
+      expect_close(c);
+      Case b = bf16_case(); b.I = I; b.bias = bias; b.T = 6;
+      expect_close(b);
+    }
+}
 TEST(CpuRunner, F32ManyTokensOneDnnPath) { Case c; c.T = 40; c.H = 128; expect_close(c); }
 TEST(CpuRunner, ZeroTokens) {
   Case c; c.T = 0;
@@ -511,6 +547,14 @@ TEST(CpuRunner, DeclinesWithReasons) {
   d = L.d; d.options = &bad_gemm; d.num_options = 1;
   EXPECT_NE(msg(runner()->can_implement(&d), &code).find("bf16_gemm"), std::string::npos);
   EXPECT_EQ(code, MOERT_STATUS_INVALID_ARGUMENT);
+  moert_kv bad_sched{"expert_schedule", "fast"};
+  d = L.d; d.options = &bad_sched; d.num_options = 1;
+  EXPECT_NE(msg(runner()->can_implement(&d), &code).find("expert_schedule"), std::string::npos);
+  EXPECT_EQ(code, MOERT_STATUS_INVALID_ARGUMENT);
+  moert_kv owners{"expert_schedule", "owners"};  // f32 layer: no panel16 kernels
+  d = L.d; d.options = &owners; d.num_options = 1;
+  EXPECT_NE(msg(runner()->can_implement(&d), &code).find("owners needs the panel16"), std::string::npos);
+  EXPECT_EQ(code, MOERT_STATUS_UNIMPLEMENTED);
   moert_kv onednn{"bf16_gemm", "onednn"};
   d = L.d; d.options = &onednn; d.num_options = 1;
   d.activation_dtype = d.weight_dtype = kBF16;
