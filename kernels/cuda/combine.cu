@@ -24,6 +24,17 @@ __global__ void combine_kernel(const CombineParams p) {
     for (int i = 0; i < (int)(blockDim.x >> 5); ++i) d += red[i];
     gate = 1.f / (1.f + expf(-d));
   }
+  // The token's slots (ids, weights) once into shared memory, so the loads
+  // of the top-k rows below do not each wait on their own id load first
+  // (H200, one token: a chain of 2 x top_k dependent loads made this kernel
+  // take 6 us).
+  __shared__ int32_t slot_id[32];
+  __shared__ float slot_w[32];
+  if ((int)threadIdx.x < p.top_k) {
+    slot_id[threadIdx.x] = p.local_ids[t * p.top_k + threadIdx.x];
+    slot_w[threadIdx.x] = p.weights[t * p.top_k + threadIdx.x];
+  }
+  __syncthreads();
   const T* y = static_cast<const T*>(p.y);
   const T* sh = static_cast<const T*>(p.shared_out);
   T* out = static_cast<T*>(p.out) + t * H;
@@ -31,10 +42,11 @@ __global__ void combine_kernel(const CombineParams p) {
     float acc[8];
 #pragma unroll
     for (int i = 0; i < 8; ++i) acc[i] = 0.f;
+#pragma unroll 4
     for (int k = 0; k < p.top_k; ++k) {
       const int64_t slot = t * p.top_k + k;
-      if (p.local_ids[slot] < 0) continue;
-      const float w = p.weights[slot];
+      if (slot_id[k] < 0) continue;
+      const float w = slot_w[k];
       const uint4 v = *reinterpret_cast<const uint4*>(y + slot * H + h);
       const uint32_t vw[4] = {v.x, v.y, v.z, v.w};
 #pragma unroll

@@ -20,7 +20,9 @@ struct Triple {
   __device__ Triple operator+(const Triple& o) const { return {a + o.a, b + o.b, c + o.c}; }
 };
 
-using Scan = cub::BlockScan<Triple, kThreads>;
+// Warp scans (two levels of shuffles) rather than CUB's default raking: fewer
+// barriers on this one-block critical path.
+using Scan = cub::BlockScan<Triple, kThreads, cub::BLOCK_SCAN_WARP_SCANS>;
 
 // The whole sort, by one block of kThreads; `sm` is 2 * experts ints.
 __device__ __forceinline__ void sort_align_block(const int32_t* __restrict__ ids, int64_t slots, int experts,
@@ -92,16 +94,24 @@ __global__ void __launch_bounds__(kThreads) route_sort_kernel(RoutingParams p, i
                                                               SortBuffers out) {
   pdl_begin();
   __shared__ typename Scan::TempStorage scan_tmp;
-  extern __shared__ int32_t sm[];  // [2 * experts] ints, then [tokens][2 * num_experts] floats
+  // [2 * experts] ints, [tokens * top_k] routed ids, then [tokens][2 * num_experts] floats
+  extern __shared__ int32_t sm[];
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  float* scores = reinterpret_cast<float*>(sm + 2 * experts);
-  if (warp < p.tokens) route_token(p, warp, scores + warp * 2 * p.num_experts, lane);
+  const int slots = static_cast<int>(p.tokens) * p.top_k;
+  int32_t* ids = sm + 2 * experts;
+  float* scores = reinterpret_cast<float*>(ids + slots);
+  // The routed ids go to shared memory for the sort (no global round trip),
+  // then to the workspace for the combine.
+  RoutingParams rp = p;
+  rp.local_ids = ids;
+  if (warp < p.tokens) route_token(rp, warp, scores + warp * 2 * p.num_experts, lane);
   __syncthreads();
-  sort_align_block(p.local_ids, p.tokens * p.top_k, experts, tile_rows, out, sm, scan_tmp);
+  for (int s = threadIdx.x; s < slots; s += blockDim.x) p.local_ids[s] = ids[s];
+  sort_align_block(ids, slots, experts, tile_rows, out, sm, scan_tmp);
 }
 
 size_t route_sort_smem(const RoutingParams& p, int experts) {
-  return sizeof(int32_t) * 2 * experts + sizeof(float) * p.tokens * 2 * (size_t)p.num_experts;
+  return sizeof(int32_t) * (2 * experts + p.tokens * p.top_k) + sizeof(float) * p.tokens * 2 * (size_t)p.num_experts;
 }
 constexpr size_t kRouteSortSmemMax = 96 * 1024;
 
