@@ -103,6 +103,17 @@ inline int device_sm_count() {
   cache[dev].store(n, std::memory_order_relaxed);
   return n;
 }
+// The current device's L2 size in bytes (cached per device; 0 when unknown).
+inline int64_t device_l2_bytes() {
+  static std::atomic<int64_t> cache[64];
+  const int dev = current_device();
+  int64_t v = cache[dev].load(std::memory_order_relaxed);
+  if (v) return v > 0 ? v : 0;
+  int n = 0;
+  v = cudaDeviceGetAttribute(&n, cudaDevAttrL2CacheSize, dev) == cudaSuccess && n > 0 ? n : -1;
+  cache[dev].store(v, std::memory_order_relaxed);
+  return v > 0 ? v : 0;
+}
 inline bool device_is_sm90() {
   static std::atomic<signed char> cache[64];  // 0 unknown, 1 yes, -1 no
   const int dev = current_device();

@@ -57,6 +57,15 @@ struct GemmParams {
   Epilogue epi;
   int32_t act;
   float alpha, limit;
+
+  // Decode GEMV1 at one token (bulk kernel): the next GEMM's weights of the
+  // same experts (expert e's prefetch_expert_bytes at prefetch + e *
+  // prefetch_expert_bytes), of which the first prefetch_bytes of every
+  // prefetch_period bytes are brought into L2 while this GEMM streams its
+  // own weights (with an evict-first hint), so the next GEMM reads them from
+  // L2. Null: none.
+  const void* prefetch;
+  int64_t prefetch_expert_bytes, prefetch_period, prefetch_bytes;
 };
 
 // Smallest row tile of the tensor-core kernel (it also runs 128-row tiles).

@@ -5,6 +5,7 @@
 // See grouped_gemv_bulk.cu.
 #pragma once
 
+#include "decode_route.cuh"
 #include "grouped_gemm.cuh"
 
 namespace moert_cuda {
@@ -17,5 +18,34 @@ namespace moert_cuda {
 template <class T>
 bool launch_gemv_bulk(const GemmParams& p, WeightFormat wf, int64_t max_groups, int64_t max_rows, int forced_ppw,
                       cudaStream_t stream);
+
+// One token (f.route.tokens == 1, routing not custom, no per-token
+// activation scales; see decode_route.cuh). Both return false without
+// launching when the call cannot take them (the bulk kernel's conditions,
+// top_k > 32, over kDecodeRouteMaxExperts experts), and the caller runs the
+// unfused sequence instead.
+//   routed:  GEMM1 (p as for launch_gemv_bulk) that routes the token itself
+//            and publishes the routing and sort outputs; it replaces the
+//            route-and-sort kernel and is launched without PDL (the
+//            forward's first kernel).
+//   combine: GEMM2 (kStore epilogue; p.c and p.c_index unused) that routes
+//            the token itself and writes the combined row to f.out (no
+//            shared expert: the caller combines that one itself).
+// Bytes of the weight rows one warp of the bulk kernel streams back to back
+// for this call (pairs per warp x 2 rows, as launch_gemv_bulk would run it
+// with one token row per expert), or 0 when the call cannot take the kernel.
+template <class T>
+int64_t gemv_bulk_run_bytes(const GemmParams& p, WeightFormat wf, int64_t max_groups, int forced_ppw);
+
+// One token (f.route.tokens == 1, routing not custom, no per-token
+// activation scales; see decode_route.cuh): GEMM1 (p as for
+// launch_gemv_bulk) that routes the token itself and publishes the routing
+// and sort outputs, in place of the route-and-sort kernel; launched without
+// PDL (the forward's first kernel). Returns false without launching when the
+// call cannot take it (the bulk kernel's conditions, top_k > 32, over
+// kDecodeRouteMaxExperts experts); the caller then runs the unfused sequence.
+template <class T>
+bool launch_gemv_bulk_routed(const GemmParams& p, WeightFormat wf, const DecodeFusion& f, int forced_ppw,
+                             cudaStream_t stream);
 
 }  // namespace moert_cuda

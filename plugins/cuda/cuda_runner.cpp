@@ -11,6 +11,7 @@
 #include "../../kernels/cuda/combine.cuh"
 #include "../../kernels/cuda/dequant.cuh"
 #include "../../kernels/cuda/grouped_gemm.cuh"
+#include "../../kernels/cuda/grouped_gemv_bulk.cuh"
 #include "../../kernels/cuda/routing.cuh"
 #include "../../kernels/cuda/sort_align.cuh"
 
@@ -219,6 +220,12 @@ CudaRunner::CudaRunner(const moert_layer_desc& layer, int32_t device_id) : devic
                      : val == "stream" ? GemvKernel::kStream
                      : val == "bulk"   ? GemvKernel::kBulk
                                        : GemvKernel::kAuto;
+    } else if (key == "cuda.l2_prefetch") {
+      invalid_if(val != "auto" && val != "off", "option cuda.l2_prefetch: expected auto or off, got '" + val + "'");
+      l2_prefetch_ = val == "auto";
+    } else if (key == "cuda.fused_decode") {
+      invalid_if(val != "auto" && val != "off", "option cuda.fused_decode: expected auto or off, got '" + val + "'");
+      fused_decode_ = val == "auto";
     } else if (key == "cuda.gemv_pairs_per_warp") {
       char* end = nullptr;
       const long v = std::strtol(val.c_str(), &end, 10);
@@ -450,33 +457,9 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   // otherwise, with 128-row tiles once experts average that many rows.
   const bool decode = S <= decode_rows_ * E;
   const int tile_rows = forced_tile_rows_ ? forced_tile_rows_ : (S >= 128 * E ? 128 : 64);
-  if (d_.routing_method == MOERT_ROUTING_CUSTOM) {
-    int64_t shp[2] = {tokens, K};
-    moert_tensor tw{at(L.topk_weights), {MOERT_DEVICE_CUDA, device_}, 2, kF32, shp, nullptr, 0};
-    moert_tensor ti{at(L.raw_ids), {MOERT_DEVICE_CUDA, device_}, 2, kI32, shp, nullptr, 0};
-    moert_error* err = d_.custom_routing(d_.custom_routing_context, &a.router_logits, K, &tw, &ti, a.stream);
-    if (err) {
-      // Opaque and owned by the function's author (moert_plugin.h): not read, not freed.
-      fail(MOERT_STATUS_INVALID_ARGUMENT, "custom routing function failed");
-    }
-    launch_map_ids(reinterpret_cast<const int32_t*>(at(L.raw_ids)), rp, st);
-    launch_sort_align(rp.local_ids, S, static_cast<int>(E), tile_rows, sb, st);
-  } else if (route_and_sort_fits(rp, static_cast<int>(E))) {
-    launch_route_and_sort(rp, static_cast<int>(E), tile_rows, sb, st);  // small batches: one kernel
-  } else {
-    launch_routing(rp, st);
-    launch_sort_align(rp.local_ids, S, static_cast<int>(E), tile_rows, sb, st);
-  }
-
   const bool aq = d_.activation_quant == MOERT_ACT_QUANT_FP8_PER_TOKEN;
   const T* x = static_cast<const T*>(data_ptr(a.hidden_states));
-  const T* x_in = x;
-  if (aq) {
-    launch_quantize_rows_fp8<T>(x, reinterpret_cast<T*>(at(L.xq)), reinterpret_cast<float*>(at(L.xs)), tokens, H,
-                                nullptr, st);
-    x_in = reinterpret_cast<const T*>(at(L.xq));
-  }
-
+  const T* x_in = aq ? reinterpret_cast<const T*>(at(L.xq)) : x;
   const int64_t max_groups = std::min<int64_t>(E, S);
   const int64_t max_tiles = max_row_tiles(S, E, tile_rows);
   auto run_grouped = [&](const GemmParams& p, WeightFormat wf) {
@@ -513,8 +496,7 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   g1.act = d_.activation;
   g1.alpha = d_.swiglu_alpha;
   g1.limit = d_.swiglu_limit;
-  run_grouped(g1, wf_);
-
+  const size_t rb2 = wf_ == WeightFormat::kDense ? 2 * I : wf_ == WeightFormat::kFp8 ? I : I / 2;
   GemmParams g2 = g1;
   g2.a = at(L.inter);
   g2.lda = I;
@@ -522,7 +504,7 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   g2.a_index_div = 1;
   g2.a_scale = nullptr;  // the intermediate is not fp8-quantized (docs/semantics.md)
   g2.b = w2_.get();
-  const size_t rb2 = wf_ == WeightFormat::kDense ? 2 * I : wf_ == WeightFormat::kFp8 ? I : I / 2;
+  g2.prefetch = nullptr;
   g2.b_expert_bytes = H * rb2;
   g2.w_scale = s2_.as<float>();
   g2.w_scale_kb = scale_kb2_;
@@ -534,6 +516,64 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   g2.ldc = H;
   g2.c_index = sb.sorted_slot;
   g2.epi = Epilogue::kStore;
+  // One token: GEMM1's blocks route the token themselves (decode_route.cuh)
+  // in place of the route-and-sort kernel. Option cuda.fused_decode: off.
+  const bool bulk_gemv = gemv_.kernel == GemvKernel::kAuto || gemv_.kernel == GemvKernel::kBulk;
+  const bool fuse = tokens == 1 && decode && fused_decode_ && d_.routing_method != MOERT_ROUTING_CUSTOM && !aq &&
+                    wf_ != WeightFormat::kFp8 && bulk_gemv;
+  DecodeFusion fd{};
+  fd.route = rp;
+  fd.sort = sb;
+  fd.num_local_experts = static_cast<int32_t>(E);
+  // One token: while GEMM1 streams its weights, its blocks bring the same
+  // experts' GEMM2 weights into L2 (up to 40% of L2 over the top-k experts;
+  // MOERT_CUDA_L2_PREFETCH_PCT changes the share, for experiments), so GEMM2
+  // reads them from L2 and the layer is closer to one DRAM stream. Only when
+  // that covers at least 3/4 of GEMM2's weights (H200, graph replay: qwen3
+  // at 80% 43.0 -> 40.4 us, gpt-oss MXFP4 at 100% 62.6 -> 60.9 us; gpt-oss
+  // bf16 at 30% 75.1 -> 76.5 us, mixtral at 2% unchanged). Option
+  // cuda.l2_prefetch: off.
+  if (tokens == 1 && decode && l2_prefetch_) {
+    static const int64_t pct = [] {
+      const char* e = std::getenv("MOERT_CUDA_L2_PREFETCH_PCT");
+      return e && *e ? std::max<int64_t>(0, std::min<int64_t>(100, std::atoll(e))) : int64_t{40};
+    }();
+    // The same share of every GEMM2 warp's run of rows, so no warp is left
+    // with only DRAM reads (a prefix of each expert would leave the warps of
+    // its other rows as slow as before).
+    const int64_t per_expert = static_cast<int64_t>(H * rb2);
+    const int64_t budget = std::min(per_expert, device_l2_bytes() * pct / 100 / K);
+    int64_t period = bulk_gemv ? gemv_bulk_run_bytes<T>(g2, wf_, max_groups, gemv_.pairs_per_warp) : 0;
+    if (period <= 0 || period > per_expert) period = per_expert;  // another kernel: a prefix of each expert
+    g1.prefetch = w2_.get();
+    g1.prefetch_expert_bytes = per_expert;
+    g1.prefetch_period = period;
+    g1.prefetch_bytes = static_cast<int64_t>(static_cast<double>(period) * budget / per_expert) & ~int64_t{15};
+    if (g1.prefetch_bytes <= 0 || 4 * budget < 3 * per_expert) g1.prefetch = nullptr;
+  }
+  if (!(fuse && launch_gemv_bulk_routed<T>(g1, wf_, fd, gemv_.pairs_per_warp, st))) {
+    if (d_.routing_method == MOERT_ROUTING_CUSTOM) {
+      int64_t shp[2] = {tokens, K};
+      moert_tensor tw{at(L.topk_weights), {MOERT_DEVICE_CUDA, device_}, 2, kF32, shp, nullptr, 0};
+      moert_tensor ti{at(L.raw_ids), {MOERT_DEVICE_CUDA, device_}, 2, kI32, shp, nullptr, 0};
+      moert_error* err = d_.custom_routing(d_.custom_routing_context, &a.router_logits, K, &tw, &ti, a.stream);
+      if (err) {
+        // Opaque and owned by the function's author (moert_plugin.h): not read, not freed.
+        fail(MOERT_STATUS_INVALID_ARGUMENT, "custom routing function failed");
+      }
+      launch_map_ids(reinterpret_cast<const int32_t*>(at(L.raw_ids)), rp, st);
+      launch_sort_align(rp.local_ids, S, static_cast<int>(E), tile_rows, sb, st);
+    } else if (route_and_sort_fits(rp, static_cast<int>(E))) {
+      launch_route_and_sort(rp, static_cast<int>(E), tile_rows, sb, st);  // small batches: one kernel
+    } else {
+      launch_routing(rp, st);
+      launch_sort_align(rp.local_ids, S, static_cast<int>(E), tile_rows, sb, st);
+    }
+    if (aq)
+      launch_quantize_rows_fp8<T>(x, reinterpret_cast<T*>(at(L.xq)), reinterpret_cast<float*>(at(L.xs)), tokens, H,
+                                  nullptr, st);
+    run_grouped(g1, wf_);
+  }
   run_grouped(g2, wf_);
 
   CombineParams cp{};

@@ -60,6 +60,8 @@ class CudaRunner {
   double decode_rows_ = 1.5;   // option cuda.decode_rows_per_expert
   int forced_tile_rows_ = 0;   // option cuda.mma_tile_rows (0 = auto)
   int mma_bk_ = 64;            // option cuda.mma_bk (dense weights; quantized use 32)
+  bool fused_decode_ = true;   // option cuda.fused_decode (auto | off)
+  bool l2_prefetch_ = true;    // option cuda.l2_prefetch (auto | off)
   GemvTuning gemv_;            // options cuda.gemv_kernel, cuda.gemv_pairs_per_warp
   DeviceBuffer w13_, w2_, s13_, s2_, mx13_, mx2_, b13_, b2_, corr_bias_, expert_map_;
 };

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cuda_harness.h"
 #include "cuda_test_support.h"
@@ -71,7 +73,8 @@ TEST(CudaPlugin, CanImplementSaysWhy) {
 TEST(CudaPlugin, BadDecodeKernelOptionNamesTheKey) {
   REQUIRE_GPU();
   const Plugin& p = plugin();
-  for (const moert_kv kv : {moert_kv{"cuda.gemv_kernel", "fast"}, moert_kv{"cuda.gemv_pairs_per_warp", "65"}}) {
+  for (const moert_kv kv : {moert_kv{"cuda.gemv_kernel", "fast"}, moert_kv{"cuda.gemv_pairs_per_warp", "65"},
+                            moert_kv{"cuda.fused_decode", "on"}}) {
     Case c;
     c.options = {kv};
     const moert_layer_desc d = make_desc(c);
@@ -275,6 +278,74 @@ INSTANTIATE_TEST_SUITE_P(All, CudaNumerics, ::testing::ValuesIn(numerics_cases()
                            return std::string(i.param.name) + "_T" + std::to_string(i.param.T);
                          });
 
+// One token: the fused decode GEMV (routing inside GEMM1;
+// kernels/cuda/decode_route.cuh) against the unfused kernel sequence
+// (cuda.fused_decode: off) of the same plugin: bit for bit, and both against
+// the float64 reference. Router kinds, gated and single
+// activations, MXFP4 with biases, f16, top-32 (every lane of the routing
+// warp holds a slot), rows in several K-segments in either GEMM, and an
+// expert map over many seeds (tokens with 0, 1 or 2 local slots).
+TEST(CudaPlugin, FusedDecodeMatchesUnfusedBitForBit) {
+  REQUIRE_GPU();
+  Case base;
+  Case f16 = base;
+  f16.bf16 = false;
+  f16.act = MOERT_ACT_GELU_AND_MUL;
+  Case grp = base;
+  grp.E = 16; grp.K = 4; grp.routing = MOERT_ROUTING_GROUPED_TOPK; grp.scoring = MOERT_SCORING_SIGMOID;
+  grp.groups = 4; grp.topk_group = 2; grp.corr_bias = true; grp.scaling = 2.5f;
+  Case single = base;
+  single.act = MOERT_ACT_RELU2;
+  single.renorm = false;
+  Case mx = base;
+  mx.H = 256; mx.I = 128; mx.K = 4;
+  mx.quant = MOERT_QUANT_MXFP4; mx.act = MOERT_ACT_SWIGLUOAI; mx.layout = MOERT_GATE_UP_INTERLEAVED; mx.bias = true;
+  Case mxf = mx;
+  mxf.bf16 = false;
+  Case k32 = base;
+  k32.E = 64; k32.K = 32; k32.H = 128; k32.I = 64;
+  Case seg2 = base;  // GEMM2 rows of 9 KB: pairs in two K-segments
+  seg2.H = 256; seg2.I = 4608;
+  Case seg1 = base;  // GEMM1 rows of 9 KB
+  seg1.H = 4608; seg1.I = 128;
+  Case ep = base;
+  ep.num_local = 4;
+  ep.expert_map = {0, -1, 1, -1, 2, -1, 3, -1};
+  const std::vector<std::pair<const char*, Case>> cases = {
+      {"bf16_softmax_silu", base}, {"f16_gelu", f16},         {"grouped_sigmoid_bias", grp}, {"relu2_no_renorm", single},
+      {"mxfp4_gptoss", mx},        {"mxfp4_gptoss_f16", mxf}, {"top32_of_64", k32},         {"gemm2_segments", seg2},
+      {"gemm1_segments", seg1},    {"expert_map", ep}};
+  for (const auto& [name, c0] : cases) {
+    const int seeds = c0.expert_map.empty() ? 1 : 12;
+    for (int seed = 0; seed < seeds; ++seed) {
+      const HostWeights w = make_weights(c0, 500 + seed);
+      const auto x = random_act(c0, c0.H, 600 + seed);
+      const auto lg = random_logits(c0.E, 700 + seed);
+      const auto ref = reference(c0, w, x, lg, 1, nullptr, nullptr);
+      auto run = [&](const char* mode) {
+        Case c = c0;
+        c.options = {{"cuda.fused_decode", mode}};
+        Harness h(c, w);
+        h.set_inputs(x, lg, 1);
+        h.forward();
+        return h.output();
+      };
+      const auto unfused = run("off");
+      EXPECT_LT(rel_err(ref, unfused), bound_for(c0)) << name << " seed " << seed;
+      {
+        const char* mode = "auto";
+        const auto got = run(mode);
+        ASSERT_EQ(got.size(), unfused.size());
+        int64_t diff = 0;
+        for (size_t i = 0; i < got.size(); ++i) diff += std::memcmp(&got[i], &unfused[i], sizeof(float)) != 0;
+        EXPECT_EQ(diff, 0) << name << " seed " << seed << " fused_decode " << mode
+                           << ": elements that differ from the unfused sequence";
+        EXPECT_LT(rel_err(ref, got), bound_for(c0)) << name << " seed " << seed << " fused_decode " << mode;
+      }
+    }
+  }
+}
+
 TEST(CudaPlugin, WeightsFromDeviceMemory) {
   REQUIRE_GPU();
   Case c;
@@ -299,7 +370,7 @@ TEST(CudaPlugin, EplbMapsReplicasAndRecordsLoad) {
   e.count.assign(8, 1);
   for (int l = 0; l < 8; ++l) e.l2p[l * 2] = l;
   for (int l = 0; l < 4; ++l) { e.l2p[l * 2 + 1] = 8 + l; e.count[l] = 2; }
-  for (int64_t T : {5, 128}) {
+  for (int64_t T : {1, 5, 128}) {  // 1: the fused decode GEMV records the load (once)
     const HostWeights w = make_weights(c, 99);
     Harness h(c, w);
     h.set_eplb(e);
@@ -350,11 +421,14 @@ TEST(CudaPlugin, ZeroTokens) {
 TEST(CudaPlugin, GraphCaptureReplaysWithNewInputs) {
   REQUIRE_GPU();
   const auto* api = plugin().api;
-  for (int64_t T : {3, 200, 1100}) {  // decode and tensor-core paths (1100: 128-row tiles, wgmma on sm_90)
+  // Decode and tensor-core paths (1100: 128-row tiles, wgmma on sm_90); one
+  // token with and without the shared expert (the routing inside GEMM1).
+  for (const auto& [T, shared] : std::vector<std::pair<int64_t, bool>>{{1, false}, {1, true}, {3, true}, {200, true},
+                                                                        {1100, true}}) {
     Case c;
     c.max_tokens = T > 256 ? T : 256;
     if (T > 256) c.I = 128;  // K % 64 == 0 in both GEMMs
-    c.shared = true;
+    c.shared = shared;
     const HostWeights w = make_weights(c, 11);
     Harness h(c, w);
     auto x = random_act(c, T * c.H, 12);
