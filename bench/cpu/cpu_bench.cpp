@@ -198,10 +198,12 @@ int main(int argc, char** argv) {
   // MOERT_BENCH_BF16_GEMM=auto|onednn|avx2 passes bf16_gemm.
   const char* b16 = getenv("MOERT_BENCH_BF16_ROWS");
   const char* gemm = getenv("MOERT_BENCH_BF16_GEMM");
-  // MOERT_BENCH_SCHEDULE=auto|experts|columns|owners passes expert_schedule.
+  // MOERT_BENCH_SCHEDULE=auto|experts|columns|owners passes expert_schedule
+  // (only when set, so that the bench still runs plugins without that option).
   const char* sched = getenv("MOERT_BENCH_SCHEDULE");
   moert_kv opts[4] = {{"num_threads", nt.c_str()}, {"bf16_rows", b16 ? b16 : "16"}, {"bf16_gemm", gemm ? gemm : "auto"},
                       {"expert_schedule", sched ? sched : "auto"}};
+  const int num_opts = sched ? 4 : 3;
   CopyLoop copy;
   copy.pass();  // warm-up (page faults are behind us)
   std::printf("threads %d, reps %d, load average at start %.2f\n", threads, reps, loadavg());
@@ -232,7 +234,7 @@ int main(int argc, char** argv) {
       d.activation = MOERT_ACT_SILU_AND_MUL; d.renormalize = 1; d.routed_scaling_factor = 1.f;
       d.activation_dtype = d.weight_dtype = {MOERT_DTYPE_BFLOAT, 16, 1};
       d.max_num_tokens = T; d.ep_size = 1; d.num_local_experts = sh.E;
-      d.options = opts; d.num_options = 4;
+      d.options = opts; d.num_options = num_opts;
       Tensor x({MOERT_DTYPE_BFLOAT, 16, 1}, {T, sh.H}), logits({MOERT_DTYPE_FLOAT, 32, 1}, {T, sh.E});
       for (size_t i = 0; i < x.b.size() / 2; ++i) ((uint16_t*)x.b.data())[i] = rand_bf16(1.f);
       float* lg = (float*)logits.b.data();
