@@ -144,10 +144,11 @@ void CpuMoe::run_experts_owners(const float* x32, const ExpertGroups& g, int32_t
   const int64_t c1 = chunk_of(P1, H), c2 = chunk_of(P2, I);
   const int32_t n1 = static_cast<int32_t>(ceil_div(P1, c1)), n2 = static_cast<int32_t>(ceil_div(P2, c2));
   int32_t* st = b.own_state;
-  std::memset(st, 0, (active + 1) * 16 * sizeof(int32_t));
+  std::memset(st, 0, (active + 2) * 16 * sizeof(int32_t));
   // Experts taken from the heavy end (low half) and the light end (high
-  // half), in one word so that one compare-exchange moves either end.
-  int64_t* ends = reinterpret_cast<int64_t*>(st + active * 16);
+  // half), in one word so that one compare-exchange moves either end (on
+  // its own 64-byte line: the workspace itself may be only 4-byte aligned).
+  int64_t* ends = reinterpret_cast<int64_t*>((reinterpret_cast<uintptr_t>(st + active * 16) + 63) & ~uintptr_t(63));
   const ActivationParams ap{D.activation, D.gate_up_layout == MOERT_GATE_UP_INTERLEAVED, I, D.swiglu_alpha,
                             D.swiglu_limit, L_.bf16 ? 1 : 0};
   const uint16_t* w13 = reinterpret_cast<const uint16_t*>(w13_.base());

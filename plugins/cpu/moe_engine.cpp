@@ -68,7 +68,7 @@ CpuMoe::Buffers CpuMoe::carve(const moert_tensor& ws, int64_t T) const {
   b.own_x = (float*)take(b.own_slots * H, 4);
   b.own_h = (float*)take(b.own_slots * R, 4);
   b.own_a = (float*)take(b.own_slots * I, 4);
-  b.own_state = (int32_t*)take(b.own_slots ? (D.num_local_experts + 1) * 16 : 0, 4);
+  b.own_state = (int32_t*)take(b.own_slots ? (D.num_local_experts + 2) * 16 : 0, 4);  // + the claim word, 64-byte aligned
   b.total_bytes = off;
   return b;
 }
