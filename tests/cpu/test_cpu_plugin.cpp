@@ -420,10 +420,11 @@ TEST(CpuRunner, Bf16PanelAvx2KernelsIntraOp) {
   }
 }
 TEST(CpuRunner, Bf16PanelAvx2KernelsLongK) {
-  // K > 2048: 5 and 6 rows stream in one strip over the long panel; 9 rows
-  // take strips over several chunks (accumulated into y, the next chunk
-  // prefetched), the last chunk partial.
-  for (int T : {5, 6, 9}) {
+  // K > 2048: 1 and 3 rows take two streams of 64-row blocks (33 blocks,
+  // the last partial, accumulated into y); 5 and 6 rows stream in one strip
+  // over the long panel; 9 rows take strips over several chunks
+  // (accumulated into y, the next chunk prefetched), the last chunk partial.
+  for (int T : {1, 3, 5, 6, 9}) {
     SCOPED_TRACE(T);
     Case c = bf16_case();
     c.H = 2100; c.I = 2056; c.E = 1; c.k = 1; c.T = T; c.bf16_gemm = "avx2";
