@@ -89,6 +89,7 @@ enum class GemvKernel : int { kAuto = 0, kRows = 1, kStream = 2, kBulk = 3 };
 struct GemvTuning {
   GemvKernel kernel = GemvKernel::kAuto;  // option cuda.gemv_kernel
   int pairs_per_warp = 0;                 // option cuda.gemv_pairs_per_warp (streaming kernel; 0 = one wave)
+  int rows_groups = 1;                    // option cuda.gemv_rows_groups (rows kernel: pair groups per block)
 };
 
 // max_rows: an upper bound of the rows of any one group (the token count for

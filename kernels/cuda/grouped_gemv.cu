@@ -173,9 +173,12 @@ __device__ __forceinline__ void gemv_sub(const uint4& q0, const uint4& q1, float
 // (n, n+1) is computed by `wpp` warps that split K
 // (interleaved 16-byte chunks, so every warp load stays coalesced); partial
 // sums meet in shared memory. One block = 8 warps = 8/wpp row pairs of one
-// expert; the weights are read once per group of up to 8 token rows.
+// expert at a time, for `groups` consecutive groups of pairs (the group
+// lookup and the token rows' indices are read once per block, not once per
+// 8 pairs); the weights are read once per group of up to 8 token rows.
 template <class T, WeightFormat WF>
-__global__ void __launch_bounds__(GEMV_WARPS * 32, WF == WeightFormat::kMxfp4 ? 2 : 3) gemv_rows_kernel(const GemmParams p, const int wpp) {
+__global__ void __launch_bounds__(GEMV_WARPS * 32, WF == WeightFormat::kMxfp4 ? 2 : 3)
+    gemv_rows_kernel(const GemmParams p, const int wpp, const int groups) {
   pdl_begin();
   int expert;
   int32_t rb, re;
@@ -183,17 +186,12 @@ __global__ void __launch_bounds__(GEMV_WARPS * 32, WF == WeightFormat::kMxfp4 ? 
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int pairs_per_block = GEMV_WARPS / wpp;
   const int pair = warp / wpp, ks = warp % wpp;
-  const int n = (blockIdx.x * pairs_per_block + pair) * 2;  // rows n, n+1 (gate, up when paired)
-  const bool live = n < p.n;                               // no early return: barriers below
 
   using GC = GemvChunk<T, WF>;
   constexpr int EPL = GC::kElems;
   const int chunks = p.k / EPL;
   const int64_t w_row_bytes = (int64_t)p.k * GC::kRowBytesNum / GC::kRowBytesDen;
   const uint8_t* Wb = static_cast<const uint8_t*>(p.b) + (int64_t)expert * p.b_expert_bytes;
-  const int nn = live ? n : 0;
-  const uint4* w0 = reinterpret_cast<const uint4*>(Wb + (int64_t)nn * w_row_bytes);
-  const uint4* w1 = reinterpret_cast<const uint4*>(Wb + (int64_t)(nn + 1) * w_row_bytes);
   const T* A = static_cast<const T*>(p.a);
   __shared__ float part[GEMV_WARPS][GEMV_ROWS][2];
 
@@ -202,60 +200,67 @@ __global__ void __launch_bounds__(GEMV_WARPS * 32, WF == WeightFormat::kMxfp4 ? 
     int32_t arow[GEMV_ROWS];
 #pragma unroll
     for (int m = 0; m < GEMV_ROWS; ++m) arow[m] = a_row_of(p, r0 + min(m, mr - 1));
-    float acc0[GEMV_ROWS], acc1[GEMV_ROWS];
+    for (int g = 0; g < groups; ++g) {
+      const int n = ((blockIdx.x * groups + g) * pairs_per_block + pair) * 2;  // rows n, n+1 (gate, up when paired)
+      const bool live = n < p.n;                                               // no early exit: barriers below
+      const int nn = live ? n : 0;
+      const uint4* w0 = reinterpret_cast<const uint4*>(Wb + (int64_t)nn * w_row_bytes);
+      const uint4* w1 = reinterpret_cast<const uint4*>(Wb + (int64_t)(nn + 1) * w_row_bytes);
+      float acc0[GEMV_ROWS], acc1[GEMV_ROWS];
 #pragma unroll
-    for (int m = 0; m < GEMV_ROWS; ++m) acc0[m] = acc1[m] = 0.f;
+      for (int m = 0; m < GEMV_ROWS; ++m) acc0[m] = acc1[m] = 0.f;
 
-    if (live) {
-      const int stride = 32 * wpp;
-      int c = ks * 32 + lane;
-      // Two chunks per trip: four 16-byte weight loads in flight per lane.
-      for (; c + stride < chunks; c += 2 * stride) {
-        const uint4 q0 = __ldg(w0 + c), q1 = __ldg(w1 + c);
-        const uint4 r0_ = __ldg(w0 + c + stride), r1_ = __ldg(w1 + c + stride);
-        const int k = c * EPL, k2 = (c + stride) * EPL;
-        gemv_sub<T, WF, 0>(q0, q1, gemv_chunk_scale<WF>(p, expert, n, k), gemv_chunk_scale<WF>(p, expert, n + 1, k), A,
-                           p.lda, arow, k, mr, acc0, acc1);
-        gemv_sub<T, WF, 0>(r0_, r1_, gemv_chunk_scale<WF>(p, expert, n, k2), gemv_chunk_scale<WF>(p, expert, n + 1, k2),
-                           A, p.lda, arow, k2, mr, acc0, acc1);
+      if (live) {
+        const int stride = 32 * wpp;
+        int c = ks * 32 + lane;
+        // Two chunks per trip: four 16-byte weight loads in flight per lane.
+        for (; c + stride < chunks; c += 2 * stride) {
+          const uint4 q0 = __ldg(w0 + c), q1 = __ldg(w1 + c);
+          const uint4 r0_ = __ldg(w0 + c + stride), r1_ = __ldg(w1 + c + stride);
+          const int k = c * EPL, k2 = (c + stride) * EPL;
+          gemv_sub<T, WF, 0>(q0, q1, gemv_chunk_scale<WF>(p, expert, n, k), gemv_chunk_scale<WF>(p, expert, n + 1, k),
+                             A, p.lda, arow, k, mr, acc0, acc1);
+          gemv_sub<T, WF, 0>(r0_, r1_, gemv_chunk_scale<WF>(p, expert, n, k2),
+                             gemv_chunk_scale<WF>(p, expert, n + 1, k2), A, p.lda, arow, k2, mr, acc0, acc1);
+        }
+        if (c < chunks) {
+          const uint4 q0 = __ldg(w0 + c), q1 = __ldg(w1 + c);
+          const int k = c * EPL;
+          gemv_sub<T, WF, 0>(q0, q1, gemv_chunk_scale<WF>(p, expert, n, k), gemv_chunk_scale<WF>(p, expert, n + 1, k),
+                             A, p.lda, arow, k, mr, acc0, acc1);
+        }
       }
-      if (c < chunks) {
-        const uint4 q0 = __ldg(w0 + c), q1 = __ldg(w1 + c);
-        const int k = c * EPL;
-        gemv_sub<T, WF, 0>(q0, q1, gemv_chunk_scale<WF>(p, expert, n, k), gemv_chunk_scale<WF>(p, expert, n + 1, k), A,
-                           p.lda, arow, k, mr, acc0, acc1);
-      }
-    }
 #pragma unroll
-    for (int m = 0; m < GEMV_ROWS; ++m) {
+      for (int m = 0; m < GEMV_ROWS; ++m) {
 #pragma unroll
-      for (int o = 16; o > 0; o >>= 1) {
-        acc0[m] += __shfl_xor_sync(0xffffffffu, acc0[m], o);
-        acc1[m] += __shfl_xor_sync(0xffffffffu, acc1[m], o);
+        for (int o = 16; o > 0; o >>= 1) {
+          acc0[m] += __shfl_xor_sync(0xffffffffu, acc0[m], o);
+          acc1[m] += __shfl_xor_sync(0xffffffffu, acc1[m], o);
+        }
       }
-    }
-    if (wpp == 1) {
-      if (live && lane < mr) {
-        // Lane m writes row m (register indices stay compile-time through the select).
+      if (wpp == 1) {
+        if (live && lane < mr) {
+          // Lane m writes row m (register indices stay compile-time through the select).
+          float v0 = 0.f, v1 = 0.f;
+#pragma unroll
+          for (int m = 0; m < GEMV_ROWS; ++m)
+            if (m == lane) { v0 = acc0[m]; v1 = acc1[m]; }
+          epilogue_pair<T>(p, expert, r0 + lane, n, v0, v1);
+        }
+        continue;
+      }
+      if (lane == 0) {
+#pragma unroll
+        for (int m = 0; m < GEMV_ROWS; ++m) { part[warp][m][0] = acc0[m]; part[warp][m][1] = acc1[m]; }
+      }
+      __syncthreads();
+      if (live && ks == 0 && lane < mr) {
         float v0 = 0.f, v1 = 0.f;
-#pragma unroll
-        for (int m = 0; m < GEMV_ROWS; ++m)
-          if (m == lane) { v0 = acc0[m]; v1 = acc1[m]; }
+        for (int w = 0; w < wpp; ++w) { v0 += part[warp + w][lane][0]; v1 += part[warp + w][lane][1]; }
         epilogue_pair<T>(p, expert, r0 + lane, n, v0, v1);
       }
-      continue;
+      __syncthreads();
     }
-    if (lane == 0) {
-#pragma unroll
-      for (int m = 0; m < GEMV_ROWS; ++m) { part[warp][m][0] = acc0[m]; part[warp][m][1] = acc1[m]; }
-    }
-    __syncthreads();
-    if (live && ks == 0 && lane < mr) {
-      float v0 = 0.f, v1 = 0.f;
-      for (int w = 0; w < wpp; ++w) { v0 += part[warp + w][lane][0]; v1 += part[warp + w][lane][1]; }
-      epilogue_pair<T>(p, expert, r0 + lane, n, v0, v1);
-    }
-    __syncthreads();
   }
 }
 
@@ -304,16 +309,19 @@ void launch_gemv_stream(const GemmParams& p, int64_t max_groups, int forced_ppw,
   launch_pdl(true, gemv_stream_kernel<T, WF, MR>, grid, GEMV_WARPS * 32, smem, stream, "grouped_gemv", p, ppw);
 }
 
+// groups: consecutive groups of 8 / wpp row pairs per block (option
+// cuda.gemv_rows_groups; 1 = one group per block, as measured so far).
 template <class T, WeightFormat WF>
-void launch_gemv_rows(const GemmParams& p, int64_t max_groups, cudaStream_t stream) {
+void launch_gemv_rows(const GemmParams& p, int64_t max_groups, int groups, cudaStream_t stream) {
   // Warps per row pair: split K only for very long rows (short warps lose
   // more to latency than they gain).
   const int chunks = p.k / GemvChunk<T, WF>::kElems;
   int wpp = 1;
   while (wpp < GEMV_WARPS && chunks >= 32 * 16 * (2 * wpp)) wpp *= 2;
   const int pairs_per_block = GEMV_WARPS / wpp;
-  const dim3 grid(ceil_div(p.n, 2 * pairs_per_block), static_cast<unsigned>(max_groups));
-  launch_pdl(true, gemv_rows_kernel<T, WF>, grid, GEMV_WARPS * 32, 0, stream, "grouped_gemv", p, wpp);
+  groups = std::max(1, groups);
+  const dim3 grid(ceil_div(p.n, 2 * pairs_per_block * groups), static_cast<unsigned>(max_groups));
+  launch_pdl(true, gemv_rows_kernel<T, WF>, grid, GEMV_WARPS * 32, 0, stream, "grouped_gemv", p, wpp, groups);
 }
 
 // Auto, at one token row per expert: the bulk-copy kernel
@@ -339,7 +347,7 @@ void launch_gemv_format(const GemmParams& p, int64_t max_groups, int64_t max_row
       launch_gemv_bulk<T>(p, WF, max_groups, max_rows, t.pairs_per_warp, stream))
     return;
   if (stream_kernel) launch_gemv_stream<T, WF, 1>(p, max_groups, t.pairs_per_warp, stream);
-  else launch_gemv_rows<T, WF>(p, max_groups, stream);
+  else launch_gemv_rows<T, WF>(p, max_groups, t.rows_groups, stream);
 }
 
 }  // namespace

@@ -226,6 +226,12 @@ CudaRunner::CudaRunner(const moert_layer_desc& layer, int32_t device_id) : devic
     } else if (key == "cuda.fused_decode") {
       invalid_if(val != "auto" && val != "off", "option cuda.fused_decode: expected auto or off, got '" + val + "'");
       fused_decode_ = val == "auto";
+    } else if (key == "cuda.gemv_rows_groups") {
+      char* end = nullptr;
+      const long v = std::strtol(val.c_str(), &end, 10);
+      invalid_if(val.empty() || *end || v < 1 || v > 64,
+                 "option cuda.gemv_rows_groups: expected 1 to 64, got '" + val + "'");
+      gemv_.rows_groups = static_cast<int>(v);
     } else if (key == "cuda.gemv_pairs_per_warp") {
       char* end = nullptr;
       const long v = std::strtol(val.c_str(), &end, 10);

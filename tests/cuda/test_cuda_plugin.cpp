@@ -74,7 +74,7 @@ TEST(CudaPlugin, BadDecodeKernelOptionNamesTheKey) {
   REQUIRE_GPU();
   const Plugin& p = plugin();
   for (const moert_kv kv : {moert_kv{"cuda.gemv_kernel", "fast"}, moert_kv{"cuda.gemv_pairs_per_warp", "65"},
-                            moert_kv{"cuda.fused_decode", "on"}}) {
+                            moert_kv{"cuda.fused_decode", "on"}, moert_kv{"cuda.gemv_rows_groups", "0"}}) {
     Case c;
     c.options = {kv};
     const moert_layer_desc d = make_desc(c);
@@ -218,6 +218,18 @@ static std::vector<NumericsCase> numerics_cases() {
   mx_wrap.H = 4096;
   mx_wrap.options = {{"cuda.gemv_kernel", "bulk"}, {"cuda.gemv_pairs_per_warp", "64"}};
   add("mxfp4_bulk_gemv_64_pairs_per_warp", mx_wrap, {1});
+  // The rows kernel with several groups of row pairs per block (option
+  // cuda.gemv_rows_groups, experimental): 3 groups, so the last block's
+  // later groups are partly past N; K split over warps (H = 2048) too; MXFP4.
+  Case rg = base;
+  rg.options = {{"cuda.gemv_rows_groups", "3"}, {"cuda.decode_rows_per_expert", "1000"}};
+  add("bf16_rows_3_groups", rg, {5, 37});
+  Case rg_ks = gemv_all;
+  rg_ks.options.push_back({"cuda.gemv_rows_groups", "3"});
+  add("bf16_rows_3_groups_ksplit", rg_ks, {3, 40});
+  Case rg_mx = mx;
+  rg_mx.options = {{"cuda.gemv_rows_groups", "3"}, {"cuda.decode_rows_per_expert", "1000"}};
+  add("mxfp4_rows_3_groups", rg_mx, {6});
   Case bk64 = base;  // K % 64 == 0 in both GEMMs: the 64-deep k tiles
   bk64.H = 256; bk64.I = 192; bk64.E = 4; bk64.max_tokens = 700;
   add("bf16_bk64", bk64, {100, 700});
