@@ -125,16 +125,19 @@ __global__ void __launch_bounds__(GEMV_WARPS * 32, 2) gemv_stream_kernel(const G
 
 // ---------------------------------------------------------------- rows kernel
 
-constexpr int GEMV_ROWS = 8;  // token rows per pass of the rows kernel
+// Token rows per pass of the rows kernel (its MR): 8, or 2 where the experts
+// average at most 2 rows, which frees the registers of 6 rows' accumulators
+// and row indices so that one more block fits on each SM.
+constexpr int GEMV_ROWS = 8, GEMV_ROWS_FEW = 2;
 
 // Acc += W[8 elements] . A[row m][k .. k+8) for rows m < mr.
 // A rows are kept as 32-bit row indices (not pointers) to save registers.
-template <class T>
+template <class T, int MR>
 __device__ __forceinline__ void gemv_fma8(const float (&f0)[8], const float (&f1)[8], const T* A, int64_t lda,
-                                          const int32_t (&arow)[GEMV_ROWS], int k, int mr, float (&acc0)[GEMV_ROWS],
-                                          float (&acc1)[GEMV_ROWS]) {
+                                          const int32_t (&arow)[MR], int k, int mr, float (&acc0)[MR],
+                                          float (&acc1)[MR]) {
 #pragma unroll
-  for (int m = 0; m < GEMV_ROWS; ++m) {
+  for (int m = 0; m < MR; ++m) {
     if (m < mr) {
       const uint4 av = __ldg(reinterpret_cast<const uint4*>(A + arow[m] * lda + k));
       const uint32_t aw[4] = {av.x, av.y, av.z, av.w};
@@ -148,10 +151,10 @@ __device__ __forceinline__ void gemv_fma8(const float (&f0)[8], const float (&f1
   }
 }
 
-template <class T, WeightFormat WF, int sub>
+template <class T, WeightFormat WF, int sub, int MR>
 __device__ __forceinline__ void gemv_sub(const uint4& q0, const uint4& q1, float s0, float s1, const T* A,
-                                         int64_t lda, const int32_t (&arow)[GEMV_ROWS], int k, int mr,
-                                         float (&acc0)[GEMV_ROWS], float (&acc1)[GEMV_ROWS]) {
+                                         int64_t lda, const int32_t (&arow)[MR], int k, int mr, float (&acc0)[MR],
+                                         float (&acc1)[MR]) {
   using GC = GemvChunk<T, WF>;
   if constexpr (sub < GC::kSubs) {
     float f0[8], f1[8];
@@ -164,8 +167,8 @@ __device__ __forceinline__ void gemv_sub(const uint4& q0, const uint4& q1, float
         f1[i] *= s1;
       }
     }
-    gemv_fma8<T>(f0, f1, A, lda, arow, k + sub * 8, mr, acc0, acc1);
-    gemv_sub<T, WF, sub + 1>(q0, q1, s0, s1, A, lda, arow, k, mr, acc0, acc1);
+    gemv_fma8<T, MR>(f0, f1, A, lda, arow, k + sub * 8, mr, acc0, acc1);
+    gemv_sub<T, WF, sub + 1, MR>(q0, q1, s0, s1, A, lda, arow, k, mr, acc0, acc1);
   }
 }
 
@@ -173,11 +176,87 @@ __device__ __forceinline__ void gemv_sub(const uint4& q0, const uint4& q1, float
 // (n, n+1) is computed by `wpp` warps that split K
 // (interleaved 16-byte chunks, so every warp load stays coalesced); partial
 // sums meet in shared memory. One block = 8 warps = 8/wpp row pairs of one
-// expert at a time, for `groups` consecutive groups of pairs (the group
-// lookup and the token rows' indices are read once per block, not once per
-// 8 pairs); the weights are read once per group of up to 8 token rows.
-template <class T, WeightFormat WF>
-__global__ void __launch_bounds__(GEMV_WARPS * 32, WF == WeightFormat::kMxfp4 ? 2 : 3)
+// expert at a time, for `groups` consecutive groups of pairs (fewer, longer
+// lived blocks: at 16 tokens the 1-group grid ran ~41 waves of blocks that
+// each lived about one DRAM round trip). Within a group the weights are read
+// once per pass of up to MR token rows; the passes over one pair follow each
+// other, so a second pass finds the pair in L1/L2.
+template <WeightFormat WF, int MR> constexpr int gemv_rows_min_blocks() {
+  return WF == WeightFormat::kMxfp4 ? 2 : MR <= GEMV_ROWS_FEW ? 4 : 3;
+}
+
+// One pass of the rows kernel: row pair (n, n+1) against token rows
+// r0 .. r0 + mr of `expert`.
+template <class T, WeightFormat WF, int MR>
+__device__ __forceinline__ void gemv_rows_pass(const GemmParams& p, int expert, const uint8_t* Wb,
+                                               int64_t w_row_bytes, int n, bool live, int32_t r0, int mr,
+                                               const int32_t (&arow)[MR], int wpp, int ks, int warp, int lane,
+                                               float (*part)[MR][2]) {
+  using GC = GemvChunk<T, WF>;
+  constexpr int EPL = GC::kElems;
+  const int chunks = p.k / EPL;
+  const T* A = static_cast<const T*>(p.a);
+  const int nn = live ? n : 0;
+  const uint4* w0 = reinterpret_cast<const uint4*>(Wb + (int64_t)nn * w_row_bytes);
+  const uint4* w1 = reinterpret_cast<const uint4*>(Wb + (int64_t)(nn + 1) * w_row_bytes);
+  float acc0[MR], acc1[MR];
+#pragma unroll
+  for (int m = 0; m < MR; ++m) acc0[m] = acc1[m] = 0.f;
+
+  if (live) {
+    const int stride = 32 * wpp;
+    int c = ks * 32 + lane;
+    // Two chunks per trip: four 16-byte weight loads in flight per lane.
+    for (; c + stride < chunks; c += 2 * stride) {
+      const uint4 q0 = __ldg(w0 + c), q1 = __ldg(w1 + c);
+      const uint4 r0_ = __ldg(w0 + c + stride), r1_ = __ldg(w1 + c + stride);
+      const int k = c * EPL, k2 = (c + stride) * EPL;
+      gemv_sub<T, WF, 0, MR>(q0, q1, gemv_chunk_scale<WF>(p, expert, n, k), gemv_chunk_scale<WF>(p, expert, n + 1, k),
+                             A, p.lda, arow, k, mr, acc0, acc1);
+      gemv_sub<T, WF, 0, MR>(r0_, r1_, gemv_chunk_scale<WF>(p, expert, n, k2),
+                             gemv_chunk_scale<WF>(p, expert, n + 1, k2), A, p.lda, arow, k2, mr, acc0, acc1);
+    }
+    if (c < chunks) {
+      const uint4 q0 = __ldg(w0 + c), q1 = __ldg(w1 + c);
+      const int k = c * EPL;
+      gemv_sub<T, WF, 0, MR>(q0, q1, gemv_chunk_scale<WF>(p, expert, n, k), gemv_chunk_scale<WF>(p, expert, n + 1, k),
+                             A, p.lda, arow, k, mr, acc0, acc1);
+    }
+  }
+#pragma unroll
+  for (int m = 0; m < MR; ++m) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+      acc0[m] += __shfl_xor_sync(0xffffffffu, acc0[m], o);
+      acc1[m] += __shfl_xor_sync(0xffffffffu, acc1[m], o);
+    }
+  }
+  if (wpp == 1) {
+    if (live && lane < mr) {
+      // Lane m writes row m (register indices stay compile-time through the select).
+      float v0 = 0.f, v1 = 0.f;
+#pragma unroll
+      for (int m = 0; m < MR; ++m)
+        if (m == lane) { v0 = acc0[m]; v1 = acc1[m]; }
+      epilogue_pair<T>(p, expert, r0 + lane, n, v0, v1);
+    }
+    return;
+  }
+  if (lane == 0) {
+#pragma unroll
+    for (int m = 0; m < MR; ++m) { part[warp][m][0] = acc0[m]; part[warp][m][1] = acc1[m]; }
+  }
+  __syncthreads();
+  if (live && ks == 0 && lane < mr) {
+    float v0 = 0.f, v1 = 0.f;
+    for (int w = 0; w < wpp; ++w) { v0 += part[warp + w][lane][0]; v1 += part[warp + w][lane][1]; }
+    epilogue_pair<T>(p, expert, r0 + lane, n, v0, v1);
+  }
+  __syncthreads();
+}
+
+template <class T, WeightFormat WF, int MR>
+__global__ void __launch_bounds__(GEMV_WARPS * 32, gemv_rows_min_blocks<WF, MR>())
     gemv_rows_kernel(const GemmParams p, const int wpp, const int groups) {
   pdl_begin();
   int expert;
@@ -186,80 +265,21 @@ __global__ void __launch_bounds__(GEMV_WARPS * 32, WF == WeightFormat::kMxfp4 ? 
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int pairs_per_block = GEMV_WARPS / wpp;
   const int pair = warp / wpp, ks = warp % wpp;
-
   using GC = GemvChunk<T, WF>;
-  constexpr int EPL = GC::kElems;
-  const int chunks = p.k / EPL;
   const int64_t w_row_bytes = (int64_t)p.k * GC::kRowBytesNum / GC::kRowBytesDen;
   const uint8_t* Wb = static_cast<const uint8_t*>(p.b) + (int64_t)expert * p.b_expert_bytes;
-  const T* A = static_cast<const T*>(p.a);
-  __shared__ float part[GEMV_WARPS][GEMV_ROWS][2];
-
-  for (int32_t r0 = rb; r0 < re; r0 += GEMV_ROWS) {
-    const int mr = min(GEMV_ROWS, re - r0);
-    int32_t arow[GEMV_ROWS];
+  __shared__ float part[GEMV_WARPS][MR][2];
+  // Every warp runs every pass, live or not (barriers inside the pass).
+  // Passes of MR rows outside, groups inside: a second pass of an expert
+  // with more than MR rows re-reads the block's pairs from L2.
+  for (int32_t r0 = rb; r0 < re; r0 += MR) {
+    const int mr = min(MR, re - r0);
+    int32_t arow[MR];
 #pragma unroll
-    for (int m = 0; m < GEMV_ROWS; ++m) arow[m] = a_row_of(p, r0 + min(m, mr - 1));
+    for (int m = 0; m < MR; ++m) arow[m] = a_row_of(p, r0 + min(m, mr - 1));
     for (int g = 0; g < groups; ++g) {
       const int n = ((blockIdx.x * groups + g) * pairs_per_block + pair) * 2;  // rows n, n+1 (gate, up when paired)
-      const bool live = n < p.n;                                               // no early exit: barriers below
-      const int nn = live ? n : 0;
-      const uint4* w0 = reinterpret_cast<const uint4*>(Wb + (int64_t)nn * w_row_bytes);
-      const uint4* w1 = reinterpret_cast<const uint4*>(Wb + (int64_t)(nn + 1) * w_row_bytes);
-      float acc0[GEMV_ROWS], acc1[GEMV_ROWS];
-#pragma unroll
-      for (int m = 0; m < GEMV_ROWS; ++m) acc0[m] = acc1[m] = 0.f;
-
-      if (live) {
-        const int stride = 32 * wpp;
-        int c = ks * 32 + lane;
-        // Two chunks per trip: four 16-byte weight loads in flight per lane.
-        for (; c + stride < chunks; c += 2 * stride) {
-          const uint4 q0 = __ldg(w0 + c), q1 = __ldg(w1 + c);
-          const uint4 r0_ = __ldg(w0 + c + stride), r1_ = __ldg(w1 + c + stride);
-          const int k = c * EPL, k2 = (c + stride) * EPL;
-          gemv_sub<T, WF, 0>(q0, q1, gemv_chunk_scale<WF>(p, expert, n, k), gemv_chunk_scale<WF>(p, expert, n + 1, k),
-                             A, p.lda, arow, k, mr, acc0, acc1);
-          gemv_sub<T, WF, 0>(r0_, r1_, gemv_chunk_scale<WF>(p, expert, n, k2),
-                             gemv_chunk_scale<WF>(p, expert, n + 1, k2), A, p.lda, arow, k2, mr, acc0, acc1);
-        }
-        if (c < chunks) {
-          const uint4 q0 = __ldg(w0 + c), q1 = __ldg(w1 + c);
-          const int k = c * EPL;
-          gemv_sub<T, WF, 0>(q0, q1, gemv_chunk_scale<WF>(p, expert, n, k), gemv_chunk_scale<WF>(p, expert, n + 1, k),
-                             A, p.lda, arow, k, mr, acc0, acc1);
-        }
-      }
-#pragma unroll
-      for (int m = 0; m < GEMV_ROWS; ++m) {
-#pragma unroll
-        for (int o = 16; o > 0; o >>= 1) {
-          acc0[m] += __shfl_xor_sync(0xffffffffu, acc0[m], o);
-          acc1[m] += __shfl_xor_sync(0xffffffffu, acc1[m], o);
-        }
-      }
-      if (wpp == 1) {
-        if (live && lane < mr) {
-          // Lane m writes row m (register indices stay compile-time through the select).
-          float v0 = 0.f, v1 = 0.f;
-#pragma unroll
-          for (int m = 0; m < GEMV_ROWS; ++m)
-            if (m == lane) { v0 = acc0[m]; v1 = acc1[m]; }
-          epilogue_pair<T>(p, expert, r0 + lane, n, v0, v1);
-        }
-        continue;
-      }
-      if (lane == 0) {
-#pragma unroll
-        for (int m = 0; m < GEMV_ROWS; ++m) { part[warp][m][0] = acc0[m]; part[warp][m][1] = acc1[m]; }
-      }
-      __syncthreads();
-      if (live && ks == 0 && lane < mr) {
-        float v0 = 0.f, v1 = 0.f;
-        for (int w = 0; w < wpp; ++w) { v0 += part[warp + w][lane][0]; v1 += part[warp + w][lane][1]; }
-        epilogue_pair<T>(p, expert, r0 + lane, n, v0, v1);
-      }
-      __syncthreads();
+      gemv_rows_pass<T, WF, MR>(p, expert, Wb, w_row_bytes, n, n < p.n, r0, mr, arow, wpp, ks, warp, lane, part);
     }
   }
 }
@@ -310,9 +330,10 @@ void launch_gemv_stream(const GemmParams& p, int64_t max_groups, int forced_ppw,
 }
 
 // groups: consecutive groups of 8 / wpp row pairs per block (option
-// cuda.gemv_rows_groups; 1 = one group per block, as measured so far).
+// cuda.gemv_rows_groups). few_rows: passes of GEMV_ROWS_FEW token rows
+// (MR = 2) instead of GEMV_ROWS.
 template <class T, WeightFormat WF>
-void launch_gemv_rows(const GemmParams& p, int64_t max_groups, int groups, cudaStream_t stream) {
+void launch_gemv_rows(const GemmParams& p, int64_t max_groups, int groups, bool few_rows, cudaStream_t stream) {
   // Warps per row pair: split K only for very long rows (short warps lose
   // more to latency than they gain).
   const int chunks = p.k / GemvChunk<T, WF>::kElems;
@@ -321,7 +342,12 @@ void launch_gemv_rows(const GemmParams& p, int64_t max_groups, int groups, cudaS
   const int pairs_per_block = GEMV_WARPS / wpp;
   groups = std::max(1, groups);
   const dim3 grid(ceil_div(p.n, 2 * pairs_per_block * groups), static_cast<unsigned>(max_groups));
-  launch_pdl(true, gemv_rows_kernel<T, WF>, grid, GEMV_WARPS * 32, 0, stream, "grouped_gemv", p, wpp, groups);
+  if (few_rows)
+    launch_pdl(true, gemv_rows_kernel<T, WF, GEMV_ROWS_FEW>, grid, GEMV_WARPS * 32, 0, stream, "grouped_gemv", p, wpp,
+               groups);
+  else
+    launch_pdl(true, gemv_rows_kernel<T, WF, GEMV_ROWS>, grid, GEMV_WARPS * 32, 0, stream, "grouped_gemv", p, wpp,
+               groups);
 }
 
 // Auto, at one token row per expert: the bulk-copy kernel
@@ -346,8 +372,13 @@ void launch_gemv_format(const GemmParams& p, int64_t max_groups, int64_t max_row
   if ((t.kernel == GemvKernel::kBulk || (t.kernel == GemvKernel::kAuto && auto_bulk && max_rows <= 1)) &&
       launch_gemv_bulk<T>(p, WF, max_groups, max_rows, t.pairs_per_warp, stream))
     return;
-  if (stream_kernel) launch_gemv_stream<T, WF, 1>(p, max_groups, t.pairs_per_warp, stream);
-  else launch_gemv_rows<T, WF>(p, max_groups, t.rows_groups, stream);
+  if (stream_kernel) return launch_gemv_stream<T, WF, 1>(p, max_groups, t.pairs_per_warp, stream);
+  // Passes of 2 token rows when the experts average at most 2 (sorted rows
+  // <= 2 x groups), as at 16 tokens of qwen3 / gpt-oss.
+  const bool few_rows = t.rows_per_pass == GEMV_ROWS_FEW ||
+                        (t.rows_per_pass == 0 && p.expert_offsets && p.groups > 0 && p.slots > 0 &&
+                         p.slots <= GEMV_ROWS_FEW * p.groups);
+  launch_gemv_rows<T, WF>(p, max_groups, t.rows_groups, few_rows, stream);
 }
 
 }  // namespace

@@ -232,6 +232,10 @@ CudaRunner::CudaRunner(const moert_layer_desc& layer, int32_t device_id) : devic
       invalid_if(val.empty() || *end || v < 1 || v > 64,
                  "option cuda.gemv_rows_groups: expected 1 to 64, got '" + val + "'");
       gemv_.rows_groups = static_cast<int>(v);
+    } else if (key == "cuda.gemv_rows_per_pass") {
+      invalid_if(val != "auto" && val != "2" && val != "8",
+                 "option cuda.gemv_rows_per_pass: expected auto, 2 or 8, got '" + val + "'");
+      gemv_.rows_per_pass = val == "auto" ? 0 : std::atoi(val.c_str());
     } else if (key == "cuda.gemv_pairs_per_warp") {
       char* end = nullptr;
       const long v = std::strtol(val.c_str(), &end, 10);
@@ -462,7 +466,15 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   // Decode path (GEMV) when experts see few rows on average; tensor cores
   // otherwise, with 128-row tiles once experts average that many rows.
   const bool decode = S <= decode_rows_ * E;
-  const int tile_rows = forced_tile_rows_ ? forced_tile_rows_ : (S >= 128 * E ? 128 : 64);
+  // Dense weights below K = 4096 (the wgmma kernel's 128-row tile is then
+  // 128 x 128, grouped_gemm_sm90.cu): up to 512 rows per expert the 64 x 256
+  // tile's smaller row remainder won on the H200 (qwen3 4096 tokens 1500 ->
+  // 1421 us, gpt-oss 3507 -> 3289; at 1024 rows per expert it lost: qwen3
+  // 16384 4941 -> 5137; mixtral's 128 x 256 tile at 256 rows per expert
+  // stays: 1917 against 2032 us). Quantized weights (mma.sync) keep 128.
+  const bool wide_k = H >= 4096 || wf_ != WeightFormat::kDense;
+  const int tile_rows = forced_tile_rows_ ? forced_tile_rows_
+                                          : (S >= 128 * E && (wide_k || S >= 512 * E) ? 128 : 64);
   const bool aq = d_.activation_quant == MOERT_ACT_QUANT_FP8_PER_TOKEN;
   const T* x = static_cast<const T*>(data_ptr(a.hidden_states));
   const T* x_in = aq ? reinterpret_cast<const T*>(at(L.xq)) : x;

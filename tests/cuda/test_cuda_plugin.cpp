@@ -74,7 +74,8 @@ TEST(CudaPlugin, BadDecodeKernelOptionNamesTheKey) {
   REQUIRE_GPU();
   const Plugin& p = plugin();
   for (const moert_kv kv : {moert_kv{"cuda.gemv_kernel", "fast"}, moert_kv{"cuda.gemv_pairs_per_warp", "65"},
-                            moert_kv{"cuda.fused_decode", "on"}, moert_kv{"cuda.gemv_rows_groups", "0"}}) {
+                            moert_kv{"cuda.fused_decode", "on"}, moert_kv{"cuda.gemv_rows_groups", "0"},
+                            moert_kv{"cuda.gemv_rows_per_pass", "4"}}) {
     Case c;
     c.options = {kv};
     const moert_layer_desc d = make_desc(c);
@@ -230,6 +231,22 @@ static std::vector<NumericsCase> numerics_cases() {
   Case rg_mx = mx;
   rg_mx.options = {{"cuda.gemv_rows_groups", "3"}, {"cuda.decode_rows_per_expert", "1000"}};
   add("mxfp4_rows_3_groups", rg_mx, {6});
+  // Passes of 2 token rows (cuda.gemv_rows_per_pass: 2; auto picks them when
+  // experts average <= 2 rows): groups of 1-9 rows take 1-5 passes, with
+  // the K split, fp8 block scales and MXFP4.
+  Case rp2 = base;
+  rp2.options = {{"cuda.gemv_rows_per_pass", "2"}, {"cuda.decode_rows_per_expert", "1000"}};
+  add("bf16_rows_2_per_pass", rp2, {3, 37});
+  Case rp2_ks = gemv_all;
+  rp2_ks.options.push_back({"cuda.gemv_rows_per_pass", "2"});
+  add("bf16_rows_2_per_pass_ksplit", rp2_ks, {5, 40});
+  Case rp2_fp8 = fp8bw;
+  rp2_fp8.options = {{"cuda.gemv_rows_per_pass", "2"}, {"cuda.decode_rows_per_expert", "1000"}};
+  add("fp8_block128_rows_2_per_pass", rp2_fp8, {7});
+  Case rp2_mx = mx;
+  rp2_mx.options = {{"cuda.gemv_rows_per_pass", "2"}, {"cuda.gemv_rows_groups", "1"},
+                    {"cuda.decode_rows_per_expert", "1000"}};
+  add("mxfp4_rows_2_per_pass", rp2_mx, {6});
   Case bk64 = base;  // K % 64 == 0 in both GEMMs: the 64-deep k tiles
   bk64.H = 256; bk64.I = 192; bk64.E = 4; bk64.max_tokens = 700;
   add("bf16_bk64", bk64, {100, 700});
