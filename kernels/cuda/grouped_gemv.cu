@@ -179,8 +179,7 @@ __device__ __forceinline__ void gemv_sub(const uint4& q0, const uint4& q1, float
 // expert at a time, for `groups` consecutive groups of pairs (fewer, longer
 // lived blocks: at 16 tokens the 1-group grid ran ~41 waves of blocks that
 // each lived about one DRAM round trip). Within a group the weights are read
-// once per pass of up to MR token rows; the passes over one pair follow each
-// other, so a second pass finds the pair in L1/L2.
+// once per pass of up to MR token rows.
 template <WeightFormat WF, int MR> constexpr int gemv_rows_min_blocks() {
   return WF == WeightFormat::kMxfp4 ? 2 : MR <= GEMV_ROWS_FEW ? 4 : 3;
 }
@@ -270,16 +269,33 @@ __global__ void __launch_bounds__(GEMV_WARPS * 32, gemv_rows_min_blocks<WF, MR>(
   const uint8_t* Wb = static_cast<const uint8_t*>(p.b) + (int64_t)expert * p.b_expert_bytes;
   __shared__ float part[GEMV_WARPS][MR][2];
   // Every warp runs every pass, live or not (barriers inside the pass).
-  // Passes of MR rows outside, groups inside: a second pass of an expert
-  // with more than MR rows re-reads the block's pairs from L2.
-  for (int32_t r0 = rb; r0 < re; r0 += MR) {
-    const int mr = min(MR, re - r0);
-    int32_t arow[MR];
-#pragma unroll
-    for (int m = 0; m < MR; ++m) arow[m] = a_row_of(p, r0 + min(m, mr - 1));
+  if constexpr (MR <= GEMV_ROWS_FEW) {
+    // Groups outside, passes inside: an expert's later passes re-read the
+    // pair just read. With passes outside, qwen3 at 16 tokens read 573 MB
+    // from DRAM in GEMV1 for 518 MB of weights (Nsight Compute, H200): the
+    // block's other groups streamed in between and most re-reads missed L2.
     for (int g = 0; g < groups; ++g) {
       const int n = ((blockIdx.x * groups + g) * pairs_per_block + pair) * 2;  // rows n, n+1 (gate, up when paired)
-      gemv_rows_pass<T, WF, MR>(p, expert, Wb, w_row_bytes, n, n < p.n, r0, mr, arow, wpp, ks, warp, lane, part);
+      for (int32_t r0 = rb; r0 < re; r0 += MR) {
+        const int mr = min(MR, re - r0);
+        int32_t arow[MR];
+#pragma unroll
+        for (int m = 0; m < MR; ++m) arow[m] = a_row_of(p, r0 + min(m, mr - 1));
+        gemv_rows_pass<T, WF, MR>(p, expert, Wb, w_row_bytes, n, n < p.n, r0, mr, arow, wpp, ks, warp, lane, part);
+      }
+    }
+  } else {
+    // Passes of 8 rows rarely repeat; this order (row indices read once per
+    // pass) keeps the MXFP4 variant within its 128 registers.
+    for (int32_t r0 = rb; r0 < re; r0 += MR) {
+      const int mr = min(MR, re - r0);
+      int32_t arow[MR];
+#pragma unroll
+      for (int m = 0; m < MR; ++m) arow[m] = a_row_of(p, r0 + min(m, mr - 1));
+      for (int g = 0; g < groups; ++g) {
+        const int n = ((blockIdx.x * groups + g) * pairs_per_block + pair) * 2;  // rows n, n+1 (gate, up when paired)
+        gemv_rows_pass<T, WF, MR>(p, expert, Wb, w_row_bytes, n, n < p.n, r0, mr, arow, wpp, ks, warp, lane, part);
+      }
     }
   }
 }
