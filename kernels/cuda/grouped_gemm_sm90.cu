@@ -53,18 +53,9 @@ static_assert(wg_smem_bytes<128, 128>() <= 227 * 1024 && wg_smem_bytes<128, 256>
               "shared memory of a block");
 
 #ifdef MOERT_SM90_WGMMA
-// L2 policies: A rows are re-read by every column tile of their row tile
-// (keep), weight tiles by the few row tiles running at the same time (stream).
-__device__ __forceinline__ uint64_t l2_policy_evict_last() {
-  uint64_t pol;
-  asm volatile("createpolicy.fractional.L2::evict_last.b64 %0, 1.0;\n" : "=l"(pol));
-  return pol;
-}
-__device__ __forceinline__ uint64_t l2_policy_evict_first() {
-  uint64_t pol;
-  asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(pol));
-  return pol;
-}
+// Loads with L2 policies (mbarrier.cuh): A rows are re-read by every column
+// tile of their row tile (keep), weight tiles by the few row tiles running at
+// the same time (stream).
 __device__ __forceinline__ void cp_async16_hint(uint32_t dst, const void* src, bool valid, uint64_t pol) {
   asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2, %3;\n" ::"r"(dst), "l"(src),
                "r"(valid ? 16 : 0), "l"(pol)

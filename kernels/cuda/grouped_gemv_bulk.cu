@@ -88,7 +88,7 @@ __global__ void __launch_bounds__(BULK_WARPS * 32) gemv_bulk_kernel(const GemmPa
   unsigned char* ring = bulk_smem + ring_off + (size_t)warp * depth * slot_bytes;
   const uint32_t ring_u32 = smem_u32(ring);
 
-  const uint64_t stream_policy = p.prefetch ? l2_evict_first_policy() : 0;
+  const uint64_t stream_policy = p.prefetch ? l2_policy_evict_first() : 0;
   // Lane 0: both rows' segment of item i into slot d.
   auto issue = [&](int i, int d) {
     const int q = i / segs, c0 = (i - q * segs) * seg_chunks;

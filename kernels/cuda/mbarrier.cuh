@@ -53,7 +53,14 @@ __device__ __forceinline__ void bulk_copy_hint(uint32_t dst, const void* src, ui
       "l"(src), "r"(bytes), "r"(bar), "l"(policy)
       : "memory");
 }
-__device__ __forceinline__ uint64_t l2_evict_first_policy() {
+// L2 cache-eviction policies for the .L2::cache_hint forms of cp.async and
+// cp.async.bulk: evict_last for data re-read soon, evict_first for streams.
+__device__ __forceinline__ uint64_t l2_policy_evict_last() {
+  uint64_t pol;
+  asm volatile("createpolicy.fractional.L2::evict_last.b64 %0, 1.0;\n" : "=l"(pol));
+  return pol;
+}
+__device__ __forceinline__ uint64_t l2_policy_evict_first() {
   uint64_t pol;
   asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(pol));
   return pol;

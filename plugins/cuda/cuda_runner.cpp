@@ -199,6 +199,13 @@ CudaRunner::CudaRunner(const moert_layer_desc& layer, int32_t device_id) : devic
   std::memcpy(&d_, &layer, std::min(sizeof d_, layer.struct_size));
   d_.struct_size = sizeof d_;
   // Backend options (strings borrowed for this call; parsed now).
+  auto int_option = [](const std::string& key, const std::string& val, long lo, long hi, const char* expected) {
+    char* end = nullptr;
+    const long v = std::strtol(val.c_str(), &end, 10);
+    invalid_if(val.empty() || *end || v < lo || v > hi,
+               "option " + key + ": expected " + expected + ", got '" + val + "'");
+    return static_cast<int>(v);
+  };
   for (int64_t i = 0; layer.options && i < layer.num_options; ++i) {
     const std::string key = layer.options[i].key ? layer.options[i].key : "";
     const std::string val = layer.options[i].value ? layer.options[i].value : "";
@@ -227,21 +234,13 @@ CudaRunner::CudaRunner(const moert_layer_desc& layer, int32_t device_id) : devic
       invalid_if(val != "auto" && val != "off", "option cuda.fused_decode: expected auto or off, got '" + val + "'");
       fused_decode_ = val == "auto";
     } else if (key == "cuda.gemv_rows_groups") {
-      char* end = nullptr;
-      const long v = std::strtol(val.c_str(), &end, 10);
-      invalid_if(val.empty() || *end || v < 1 || v > 64,
-                 "option cuda.gemv_rows_groups: expected 1 to 64, got '" + val + "'");
-      gemv_.rows_groups = static_cast<int>(v);
+      gemv_.rows_groups = int_option(key, val, 1, 64, "1 to 64");
     } else if (key == "cuda.gemv_rows_per_pass") {
       invalid_if(val != "auto" && val != "2" && val != "8",
                  "option cuda.gemv_rows_per_pass: expected auto, 2 or 8, got '" + val + "'");
       gemv_.rows_per_pass = val == "auto" ? 0 : std::atoi(val.c_str());
     } else if (key == "cuda.gemv_pairs_per_warp") {
-      char* end = nullptr;
-      const long v = std::strtol(val.c_str(), &end, 10);
-      invalid_if(val.empty() || *end || v < 0 || v > 64,
-                 "option cuda.gemv_pairs_per_warp: expected 0 (auto) to 64, got '" + val + "'");
-      gemv_.pairs_per_warp = static_cast<int>(v);
+      gemv_.pairs_per_warp = int_option(key, val, 0, 64, "0 (auto) to 64");
     }
   }
   d_.options = nullptr;

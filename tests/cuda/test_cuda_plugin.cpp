@@ -219,34 +219,27 @@ static std::vector<NumericsCase> numerics_cases() {
   mx_wrap.H = 4096;
   mx_wrap.options = {{"cuda.gemv_kernel", "bulk"}, {"cuda.gemv_pairs_per_warp", "64"}};
   add("mxfp4_bulk_gemv_64_pairs_per_warp", mx_wrap, {1});
-  // The rows kernel with several groups of row pairs per block (option
-  // cuda.gemv_rows_groups, experimental): 3 groups, so the last block's
-  // later groups are partly past N; K split over warps (H = 2048) too; MXFP4.
-  Case rg = base;
-  rg.options = {{"cuda.gemv_rows_groups", "3"}, {"cuda.decode_rows_per_expert", "1000"}};
-  add("bf16_rows_3_groups", rg, {5, 37});
-  Case rg_ks = gemv_all;
-  rg_ks.options.push_back({"cuda.gemv_rows_groups", "3"});
-  add("bf16_rows_3_groups_ksplit", rg_ks, {3, 40});
-  Case rg_mx = mx;
-  rg_mx.options = {{"cuda.gemv_rows_groups", "3"}, {"cuda.decode_rows_per_expert", "1000"}};
-  add("mxfp4_rows_3_groups", rg_mx, {6});
+  // The rows kernel's options on top of a case: `opts` are added to the
+  // case's own (literals), and the decode GEMV is forced for many rows per expert.
+  auto add_rows = [&](const char* name, Case c, std::vector<moert_kv> opts,
+                      std::vector<int64_t> tokens) {
+    c.options.push_back({"cuda.decode_rows_per_expert", "1000"});
+    for (auto& o : opts) c.options.push_back(o);
+    add(name, c, tokens);
+  };
+  // Several groups of row pairs per block (cuda.gemv_rows_groups): 3 groups,
+  // so the last block's later groups are partly past N; K split over warps
+  // (H = 2048) too; MXFP4.
+  add_rows("bf16_rows_3_groups", base, {{"cuda.gemv_rows_groups", "3"}}, {5, 37});
+  add_rows("bf16_rows_3_groups_ksplit", gemv_all, {{"cuda.gemv_rows_groups", "3"}}, {3, 40});
+  add_rows("mxfp4_rows_3_groups", mx, {{"cuda.gemv_rows_groups", "3"}}, {6});
   // Passes of 2 token rows (cuda.gemv_rows_per_pass: 2; auto picks them when
   // experts average <= 2 rows): groups of 1-9 rows take 1-5 passes, with
-  // the K split, fp8 block scales and MXFP4.
-  Case rp2 = base;
-  rp2.options = {{"cuda.gemv_rows_per_pass", "2"}, {"cuda.decode_rows_per_expert", "1000"}};
-  add("bf16_rows_2_per_pass", rp2, {3, 37});
-  Case rp2_ks = gemv_all;
-  rp2_ks.options.push_back({"cuda.gemv_rows_per_pass", "2"});
-  add("bf16_rows_2_per_pass_ksplit", rp2_ks, {5, 40});
-  Case rp2_fp8 = fp8bw;
-  rp2_fp8.options = {{"cuda.gemv_rows_per_pass", "2"}, {"cuda.decode_rows_per_expert", "1000"}};
-  add("fp8_block128_rows_2_per_pass", rp2_fp8, {7});
-  Case rp2_mx = mx;
-  rp2_mx.options = {{"cuda.gemv_rows_per_pass", "2"}, {"cuda.gemv_rows_groups", "1"},
-                    {"cuda.decode_rows_per_expert", "1000"}};
-  add("mxfp4_rows_2_per_pass", rp2_mx, {6});
+  // the K split, fp8 block scales and MXFP4 (with 1 group per block).
+  add_rows("bf16_rows_2_per_pass", base, {{"cuda.gemv_rows_per_pass", "2"}}, {3, 37});
+  add_rows("bf16_rows_2_per_pass_ksplit", gemv_all, {{"cuda.gemv_rows_per_pass", "2"}}, {5, 40});
+  add_rows("fp8_block128_rows_2_per_pass", fp8bw, {{"cuda.gemv_rows_per_pass", "2"}}, {7});
+  add_rows("mxfp4_rows_2_per_pass", mx, {{"cuda.gemv_rows_per_pass", "2"}, {"cuda.gemv_rows_groups", "1"}}, {6});
   Case bk64 = base;  // K % 64 == 0 in both GEMMs: the 64-deep k tiles
   bk64.H = 256; bk64.I = 192; bk64.E = 4; bk64.max_tokens = 700;
   add("bf16_bk64", bk64, {100, 700});
