@@ -140,38 +140,100 @@ inline void strip_any(int64_t MB, const float* x, int64_t ldx, const uint16_t* w
   }
 }
 
-// Up to 3 rows (bound by memory): two streams. Panels p and p + half of the
-// range go side by side, alternating blocks of kStreamRows rows (each block
-// adds into y), so the hardware prefetchers run two sequential streams per
-// core. Measured on the Zen 3 VM with both threads on one mixtral w13 each
-// (2026-12-01): in the copy loop's fast phase M = 1 ~40 -> ~45 GB/s and
-// M = 3 ~41.5 -> ~45.5 (pair total); in its normal phase +0-5%; at M = 4
-// 0-5% slower (kept on one stream); blocks of 32 rows measured like 64,
-// 128-256 rows lost the gain.
-constexpr int64_t kStreamRows = 64;
-
-void panel_pair(const float* x, int64_t ldx, int64_t M, const uint16_t* w, int64_t K, int64_t N, int64_t pa,
-                int64_t pb, float* y, int64_t ldy) {
-  const uint16_t* wa = w + pa * K * kPanelCols;
-  const uint16_t* wb = w + pb * K * kPanelCols;
-  const int64_t na = pa * kPanelCols, nb = pb * kPanelCols;
-  const int64_t ca = N - na < kPanelCols ? N - na : kPanelCols, cb = N - nb < kPanelCols ? N - nb : kPanelCols;
-  for (int64_t k0 = 0; k0 < K; k0 += kStreamRows) {
-    const int64_t kb = K - k0 < kStreamRows ? K - k0 : kStreamRows;
-    strip_any<kPrefetchAhead>(M, x + k0, ldx, wa + k0 * kPanelCols, kb, y + na, ldy, ca, k0 > 0, nullptr, nullptr);
-    strip_any<kPrefetchAhead>(M, x + k0, ldx, wb + k0 * kPanelCols, kb, y + nb, ldy, cb, k0 > 0, nullptr, nullptr);
+// Up to 3 rows (bound by memory): S panels side by side in one loop, the
+// accumulators of all S in registers, 8 weight rows (256 bytes) of each
+// panel in turn, so each core runs S sequential streams for the hardware
+// prefetchers. M = 1 takes 4 panels and no software prefetch (a plain read
+// loop, too, reads 4 interleaved streams fastest and loses 10-24% to any
+// software prefetch; at M = 1 the loop is short enough for the out-of-order
+// window to run ahead by itself); M = 2-3 take 2 panels with the
+// non-temporal prefetch 2 KiB ahead (without it, or as 4 panels, slower).
+// Against the earlier two streams of alternating 64-row strips
+// (bench/cpu/panel_ab.cpp, one mixtral w13 per thread, 2026-12-01), in the
+// copy loop's fast phase / normal phase: M = 1 45.8-46.7 -> 55.6-55.8 GB/s
+// / 36.0-36.6 -> 38.6-38.8; M = 2 48.7-49.0 -> 51.8-52.0 / 37.2-37.3 ->
+// 38.3-38.5; M = 3 the same (46.9-47.5) / +2-3%.
+template <int MB, int S, bool PF>
+inline void strips_side_by_side(const float* x, int64_t ldx, const uint16_t* const* wp, int64_t K,
+                                float* const* y, int64_t ldy, const int64_t* cols) {
+  __m256 acc[S][MB][2];
+  #pragma GCC unroll 16
+  for (int s = 0; s < S; ++s)
+    #pragma GCC unroll 16
+    for (int m = 0; m < MB; ++m) acc[s][m][0] = acc[s][m][1] = _mm256_setzero_ps();
+  const __m256i himask = _mm256_set1_epi32(static_cast<int>(0xffff0000u));
+  auto row = [&](int s, int64_t k) {
+    const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp[s] + k * kPanelCols));
+    const __m256 lo = _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+    const __m256 hi = _mm256_castsi256_ps(_mm256_and_si256(w, himask));
+    #pragma GCC unroll 16
+    for (int m = 0; m < MB; ++m) {
+      const __m256 xb = _mm256_broadcast_ss(x + m * ldx + k);
+      acc[s][m][0] = _mm256_fmadd_ps(xb, lo, acc[s][m][0]);
+      acc[s][m][1] = _mm256_fmadd_ps(xb, hi, acc[s][m][1]);
+    }
+  };
+  constexpr int64_t kGroup = 8;
+  int64_t k = 0;
+  for (; k + kGroup <= K; k += kGroup) {
+    #pragma GCC unroll 16
+    for (int s = 0; s < S; ++s) {
+      if (PF)
+        #pragma GCC unroll 16
+        for (int64_t l = 0; l < kGroup; l += 2)
+          _mm_prefetch(reinterpret_cast<const char*>(wp[s] + (k + l + kPrefetchRows) * kPanelCols), _MM_HINT_NTA);
+      #pragma GCC unroll 16
+      for (int64_t g = 0; g < kGroup; ++g) row(s, k + g);
+    }
   }
+  for (; k < K; ++k)
+    #pragma GCC unroll 16
+    for (int s = 0; s < S; ++s) row(s, k);
+  #pragma GCC unroll 16
+  for (int s = 0; s < S; ++s)
+    #pragma GCC unroll 16
+    for (int m = 0; m < MB; ++m) {
+      float* o = y[s] + m * ldy;
+      if (cols[s] == kPanelCols) {
+        _mm256_storeu_ps(o, acc[s][m][0]);
+        _mm256_storeu_ps(o + 8, acc[s][m][1]);
+      } else {  // the last panel of a matrix whose N is not a multiple of 16
+        float t[16];
+        _mm256_storeu_ps(t, acc[s][m][0]);
+        _mm256_storeu_ps(t + 8, acc[s][m][1]);
+        for (int64_t c = 0; c < cols[s]; ++c) o[c] = t[c];
+      }
+    }
+}
+
+// Panels [p0, p1) for M <= 3: S = 4 (M = 1) or 2 streams over the S equal
+// parts of the range, panel p0 + i + s * q of each part side by side.
+// Returns the first panel not done (the < S left over, for one stream).
+int64_t panels_side_by_side(const float* x, int64_t ldx, int64_t M, const uint16_t* w, int64_t K, int64_t N,
+                            int64_t p0, int64_t p1, float* y, int64_t ldy) {
+  const int S = M == 1 ? 4 : 2;
+  const int64_t q = (p1 - p0) / S;
+  for (int64_t i = 0; i < q; ++i) {
+    const uint16_t* wp[4];
+    float* yp[4];
+    int64_t cols[4];
+    for (int s = 0; s < S; ++s) {
+      const int64_t p = p0 + i + s * q, n0 = p * kPanelCols;
+      wp[s] = w + p * K * kPanelCols;
+      yp[s] = y + n0;
+      cols[s] = N - n0 < kPanelCols ? N - n0 : kPanelCols;
+    }
+    if (M == 1) strips_side_by_side<1, 4, false>(x, ldx, wp, K, yp, ldy, cols);
+    else if (M == 2) strips_side_by_side<2, 2, true>(x, ldx, wp, K, yp, ldy, cols);
+    else strips_side_by_side<3, 2, true>(x, ldx, wp, K, yp, ldy, cols);
+  }
+  return p0 + S * q;
 }
 
 void panel_gemm(const float* x, int64_t ldx, int64_t M, const uint16_t* w, int64_t K, int64_t N, int64_t p0,
                 int64_t p1, float* y, int64_t ldy) {
   if (M <= 0) return;
-  if (M <= 3 && p1 - p0 >= 2) {
-    const int64_t half = (p1 - p0) / 2;
-    for (int64_t i = 0; i < half; ++i) panel_pair(x, ldx, M, w, K, N, p0 + i, p0 + half + i, y, ldy);
-    if ((p1 - p0) % 2 == 0) return;
-    p0 = p1 - 1;  // an odd count: the last panel alone, below
-  }
+  if (M <= 3) p0 = panels_side_by_side(x, ldx, M, w, K, N, p0, p1, y, ldy);
   for (int64_t p = p0; p < p1; ++p) {
     const uint16_t* wp = w + p * K * kPanelCols;
     const int64_t n0 = p * kPanelCols;

@@ -419,9 +419,28 @@ TEST(CpuRunner, Bf16PanelAvx2KernelsIntraOp) {
     expect_close(c);
   }
 }
+TEST(CpuRunner, Bf16PanelAvx2KernelsSideBySide) {
+  // 1-3 rows: panels side by side in one loop (4 streams at M = 1, 2 at
+  // M = 2-3), the 1-3 panels left over in one stream. Panel counts 5-16
+  // per matrix (per thread: whole experts, or one expert split over the
+  // team), so the ranges leave 0-3 panels over; odd K (rows past the last
+  // group of 8 in every stream); N not a multiple of 16 (the partial panel
+  // in the last stream or among the leftovers).
+  struct Shape { int H, I; };
+  for (Shape s : {Shape{131, 72}, Shape{200, 100}, Shape{253, 117}, Shape{67, 40}})
+    for (int E : {1, 4})
+      for (int T : {1, 2, 3}) {
+        SCOPED_TRACE("H=" + std::to_string(s.H) + " I=" + std::to_string(s.I) + " E=" + std::to_string(E) +
+                     " T=" + std::to_string(T));
+        Case c = bf16_case();
+        c.H = s.H; c.I = s.I; c.E = E; c.k = E == 1 ? 1 : 2; c.T = T; c.bias = T == 2;
+        c.bf16_gemm = "avx2";
+        expect_close(c);
+      }
+}
 TEST(CpuRunner, Bf16PanelAvx2KernelsLongK) {
-  // K > 2048: 1 and 3 rows take two streams of 64-row blocks (33 blocks,
-  // the last partial, accumulated into y); 5 and 6 rows stream in one strip
+  // K > 2048: 1-3 rows take panels side by side over the whole K (257
+  // groups of 8 rows and a tail); 5 and 6 rows stream in one strip
   // over the long panel; 9 rows take strips over several chunks
   // (accumulated into y, the next chunk prefetched), the last chunk partial.
   for (int T : {1, 3, 5, 6, 9}) {
