@@ -1,7 +1,7 @@
 // read_bw: which read technique gets the most bandwidth per core on this
-// machine. Standalone (not built by CMake):
-//   g++ -O2 -mavx2 -mfma -fopenmp bench/cpu/read_bw.cpp -o /tmp/read_bw
-//   OMP_WAIT_POLICY=passive /tmp/read_bw [rounds] [name filter]
+// machine. Built as build/bin/moert-read-bw (bench/cpu/CMakeLists.txt; or
+// by hand: g++ -O2 -mavx2 -mfma -fopenmp bench/cpu/read_bw.cpp -o /tmp/read_bw):
+//   OMP_WAIT_POLICY=passive moert-read-bw [rounds] [name filter]
 // Every round times one pass of the copy loop (1 GiB memcpy over the
 // threads, (read + write) bytes / time, as moert-cpu-bench) and then one pass
 // of each read variant over the same 1 GiB source (bytes read / time), in an
