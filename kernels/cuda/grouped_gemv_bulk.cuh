@@ -19,18 +19,6 @@ template <class T>
 bool launch_gemv_bulk(const GemmParams& p, WeightFormat wf, int64_t max_groups, int64_t max_rows, int forced_ppw,
                       cudaStream_t stream);
 
-// One token (f.route.tokens == 1, routing not custom, no per-token
-// activation scales; see decode_route.cuh). Both return false without
-// launching when the call cannot take them (the bulk kernel's conditions,
-// top_k > 32, over kDecodeRouteMaxExperts experts), and the caller runs the
-// unfused sequence instead.
-//   routed:  GEMM1 (p as for launch_gemv_bulk) that routes the token itself
-//            and publishes the routing and sort outputs; it replaces the
-//            route-and-sort kernel and is launched without PDL (the
-//            forward's first kernel).
-//   combine: GEMM2 (kStore epilogue; p.c and p.c_index unused) that routes
-//            the token itself and writes the combined row to f.out (no
-//            shared expert: the caller combines that one itself).
 // Bytes of the weight rows one warp of the bulk kernel streams back to back
 // for this call (pairs per warp x 2 rows, as launch_gemv_bulk would run it
 // with one token row per expert), or 0 when the call cannot take the kernel.
