@@ -352,6 +352,12 @@ void expect_close(const Case& c) {
 }
 
 Case bf16_case() { Case c; c.act = kBF16; c.tol = 1e-2; return c; }
+// A bf16 layer on the AVX2 panel kernels (bf16_gemm: avx2).
+Case avx2_case(int H, int I, int E, int k, int T) {
+  Case c = bf16_case();
+  c.H = H; c.I = I; c.E = E; c.k = k; c.T = T; c.bf16_gemm = "avx2";
+  return c;
+}
 Case quant_case(int q, moert_dtype act) { Case c; c.act = act; c.quant = q; c.tol = act.code == MOERT_DTYPE_BFLOAT ? 3e-2 : 1e-4; c.H = 256; c.I = 160; return c; }
 
 TEST(CpuRunner, F32SoftmaxTopk) { expect_close(Case{}); }
@@ -403,8 +409,8 @@ TEST(CpuRunner, Bf16PanelAvx2Kernels) {
   for (Shape s : {Shape{67, 40}, Shape{128, 96}, Shape{48, 33}})
     for (int T : {1, 2, 3, 5, 9, 40}) {
       SCOPED_TRACE("H=" + std::to_string(s.H) + " I=" + std::to_string(s.I) + " T=" + std::to_string(T));
-      Case c = bf16_case();
-      c.H = s.H; c.I = s.I; c.E = 4; c.k = 2; c.T = T; c.bias = T % 2; c.bf16_gemm = "avx2";
+      Case c = avx2_case(s.H, s.I, 4, 2, T);
+      c.bias = T % 2;
       expect_close(c);
     }
 }
@@ -414,9 +420,7 @@ TEST(CpuRunner, Bf16PanelAvx2KernelsIntraOp) {
   // strips of 4 over chunks with remainders 3, 0 and 1.
   for (int T : {1, 3, 5, 6, 7, 8, 17}) {
     SCOPED_TRACE(T);
-    Case c = bf16_case();
-    c.H = 80; c.I = 56; c.E = 1; c.k = 1; c.T = T; c.bf16_gemm = "avx2";
-    expect_close(c);
+    expect_close(avx2_case(80, 56, 1, 1, T));
   }
 }
 TEST(CpuRunner, Bf16PanelAvx2KernelsSideBySide) {
@@ -432,9 +436,8 @@ TEST(CpuRunner, Bf16PanelAvx2KernelsSideBySide) {
       for (int T : {1, 2, 3}) {
         SCOPED_TRACE("H=" + std::to_string(s.H) + " I=" + std::to_string(s.I) + " E=" + std::to_string(E) +
                      " T=" + std::to_string(T));
-        Case c = bf16_case();
-        c.H = s.H; c.I = s.I; c.E = E; c.k = E == 1 ? 1 : 2; c.T = T; c.bias = T == 2;
-        c.bf16_gemm = "avx2";
+        Case c = avx2_case(s.H, s.I, E, E == 1 ? 1 : 2, T);
+        c.bias = T == 2;
         expect_close(c);
       }
 }
@@ -445,9 +448,7 @@ TEST(CpuRunner, Bf16PanelAvx2KernelsLongK) {
   // (accumulated into y, the next chunk prefetched), the last chunk partial.
   for (int T : {1, 3, 5, 6, 9}) {
     SCOPED_TRACE(T);
-    Case c = bf16_case();
-    c.H = 2100; c.I = 2056; c.E = 1; c.k = 1; c.T = T; c.bf16_gemm = "avx2";
-    expect_close(c);
+    expect_close(avx2_case(2100, 2056, 1, 1, T));
   }
 }
 TEST(CpuRunner, Bf16PanelAvx2OwnersSchedule) {
@@ -463,9 +464,9 @@ TEST(CpuRunner, Bf16PanelAvx2OwnersSchedule) {
       for (int T : {1, 2, 5, 9, 16, 33}) {
         SCOPED_TRACE(std::string("threads=") + threads + " H=" + std::to_string(s.H) + " I=" + std::to_string(s.I) +
                      " T=" + std::to_string(T));
-        Case c = bf16_case();
-        c.H = s.H; c.I = s.I; c.E = T % 3 == 0 ? 4 : 8; c.k = 2; c.T = T; c.bias = T % 2;
-        c.bf16_gemm = "avx2"; c.schedule = "owners"; c.threads = threads;
+        Case c = avx2_case(s.H, s.I, T % 3 == 0 ? 4 : 8, 2, T);
+        c.bias = T % 2;
+        c.schedule = "owners"; c.threads = threads;
         c.half_local = T == 9;
         expect_close(c);
       }
