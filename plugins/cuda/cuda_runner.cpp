@@ -303,8 +303,8 @@ void CudaRunner::set_weights(const moert_expert_weights& w) {
                           : d_.quant_scheme == MOERT_QUANT_MXFP4 ? kFp4 : kFp8;
   expect(w.w13, "weights.w13", wdt, {E, R, H});
   expect(w.w2, "weights.w2", wdt, {E, H, I});
-  const size_t rb13 = wf_ == WeightFormat::kDense ? 2 * H : wf_ == WeightFormat::kFp8 ? H : H / 2;
-  const size_t rb2 = wf_ == WeightFormat::kDense ? 2 * I : wf_ == WeightFormat::kFp8 ? I : I / 2;
+  const size_t rb13 = weight_row_bytes(H);
+  const size_t rb2 = weight_row_bytes(I);
   w13_.reset(E * R * rb13);
   w2_.reset(E * H * rb2);
   upload_rows(w13_.get(), w.w13, E, R, rb13, inter);
@@ -491,7 +491,7 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   g1.a_index_div = K;
   g1.a_scale = aq ? reinterpret_cast<const float*>(at(L.xs)) : nullptr;
   g1.b = w13_.get();
-  const size_t rb13 = wf_ == WeightFormat::kDense ? 2 * H : wf_ == WeightFormat::kFp8 ? H : H / 2;
+  const size_t rb13 = weight_row_bytes(H);
   g1.b_expert_bytes = rows13_ * rb13;
   g1.w_scale = s13_.as<float>();
   g1.w_scale_kb = scale_kb13_;
@@ -513,7 +513,7 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   g1.act = d_.activation;
   g1.alpha = d_.swiglu_alpha;
   g1.limit = d_.swiglu_limit;
-  const size_t rb2 = wf_ == WeightFormat::kDense ? 2 * I : wf_ == WeightFormat::kFp8 ? I : I / 2;
+  const size_t rb2 = weight_row_bytes(I);
   GemmParams g2 = g1;
   g2.a = at(L.inter);
   g2.lda = I;

@@ -48,6 +48,11 @@ class CudaRunner {
  private:
   WorkspaceLayout layout(int64_t max_tokens) const;
   template <class T> void forward_typed(const moert_forward_args& args, int64_t tokens);
+  // Bytes of one weight row of K elements in this layer's format (bf16/f16,
+  // fp8, or MXFP4's packed nibbles; scales are stored apart).
+  size_t weight_row_bytes(int64_t k) const {
+    return wf_ == WeightFormat::kDense ? 2 * k : wf_ == WeightFormat::kFp8 ? k : k / 2;
+  }
 
   moert_layer_desc d_;
   int32_t device_;
