@@ -1,7 +1,7 @@
 // Grouped GEMM kernels (see grouped_gemm.cuh).
 #include "activation.cuh"
 #include "dequant.cuh"
-#include "gemm_epilogue.cuh"
+#include "fragment_epilogue.cuh"
 #include "gemv_chunk.cuh"
 #include "grouped_gemm.cuh"
 #include "grouped_gemm_sm90.cuh"
@@ -238,19 +238,22 @@ __global__ void __launch_bounds__(MMA_THREADS) grouped_mma_kernel(const GemmPara
     }
   }
 
+  with_fragment_finish<T>(p, expert, [&](const auto& f) {
 #pragma unroll
-  for (int mi = 0; mi < MI; ++mi) {
+    for (int mi = 0; mi < MI; ++mi) {
 #pragma unroll
-    for (int half = 0; half < 2; ++half) {
-      const int32_t pos = row0 + wm * (BM_ / 2) + mi * 16 + (lane >> 2) + half * 8;
-      if (pos >= row_end) continue;
+      for (int half = 0; half < 2; ++half) {
+        const int32_t pos = row0 + wm * (BM_ / 2) + mi * 16 + (lane >> 2) + half * 8;
+        if (pos >= row_end) continue;
+        const auto row = f.row_of(pos);
 #pragma unroll
-      for (int nj = 0; nj < 4; ++nj) {
-        const int n = n0 + wn * 32 + nj * 8 + 2 * (lane & 3);
-        if (n < p.n) epilogue_pair<T>(p, expert, pos, n, acc[mi][nj][2 * half], acc[mi][nj][2 * half + 1]);
+        for (int nj = 0; nj < 4; ++nj) {
+          const int n = n0 + wn * 32 + nj * 8 + 2 * (lane & 3);
+          if (n < p.n) f.pair(row, n, acc[mi][nj][2 * half], acc[mi][nj][2 * half + 1]);
+        }
       }
     }
-  }
+  });
 }
 
 template <class T, WeightFormat WF, int BM_, int BK_>

@@ -16,8 +16,9 @@
 // (4 per 64-deep k tile, f32 accumulators in registers), keep one k tile of
 // MMAs in flight (wait_group 1) and release the previous stage through its
 // `empty` mbarrier. The producer runs ahead into the next item while the
-// consumers run the epilogue on the accumulator fragments with the shared
-// epilogue_pair, so the results are those of grouped_mma's epilogue.
+// consumers run the epilogue on the accumulator fragments (fragment_epilogue.cuh:
+// epilogue_pair's arithmetic, specialized per kind), so the results are those
+// of grouped_mma's epilogue.
 //
 // Tuning knobs, read once: MOERT_CUDA_WG_BN (128/256; default by K),
 // MOERT_CUDA_WG_GROUP (row tiles per rasterization group, 16),
@@ -27,9 +28,9 @@
 // tiles on the mma.sync kernel.
 #include <cudaTypedefs.h>  // PFN_cuTensorMapEncodeTiled (the driver entry point, fetched through the runtime)
 
-#include "gemm_epilogue.cuh"
 #include "grouped_gemm_sm90.cuh"
 #include "mbarrier.cuh"
+#include "fragment_epilogue.cuh"
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define MOERT_SM90_WGMMA 1
@@ -169,6 +170,20 @@ __device__ __forceinline__ void fence_acc(float (&d)[N]) {
   for (int i = 0; i < N; ++i) asm volatile("" : "+f"(d[i])::"memory");
 }
 
+// Position in the ring of STAGES stages: stage s of round `round` (k tile
+// number round * STAGES + s of this block), stepped without dividing by
+// STAGES (5 or 6) in the k loop.
+template <int STAGES>
+struct RingPos {
+  int s = 0, round = 0;
+  __device__ __forceinline__ void next() {
+    if (++s == STAGES) {
+      s = 0;
+      ++round;
+    }
+  }
+};
+
 // Persistent: block b takes work items b, b + gridDim.x, ... of the
 // ntiles x ntn items (ntiles: the row tiles the sort built, read on the
 // device). Item v -> (row tile, column tile) in groups of `group_rows` row
@@ -230,7 +245,7 @@ __global__ void __launch_bounds__(WG_THREADS, 1)
     const uint32_t swz = (uint32_t)(r * 128 + ((c ^ (r & 7)) << 4));
     const int64_t wrow = (int64_t)p.k * (int64_t)sizeof(T);
     const uint64_t pol_a = l2_policy_evict_last(), pol_b = l2_policy_evict_first();
-    int it = 0;
+    RingPos<STAGES> ring;
     for (int v = blockIdx.x; v < items; v += gridDim.x) {
       int tile, nt, expert;
       int32_t row0, row_end;
@@ -253,9 +268,9 @@ __global__ void __launch_bounds__(WG_THREADS, 1)
       for (int i = 0; i < BN / 16; ++i) bok |= (uint32_t)(n0 + r + 16 * i < p.n) << i;
       const char* Bsrc = Wb + (int64_t)(n0 + r) * wrow;
 
-      for (int kt = 0; kt < ktiles; ++kt, ++it) {
-        const int s = it % STAGES;
-        if (it >= STAGES) mbar_wait(bar_empty + 8 * s, ((it / STAGES) - 1) & 1);
+      for (int kt = 0; kt < ktiles; ++kt, ring.next()) {
+        const int s = ring.s;
+        if (ring.round > 0) mbar_wait(bar_empty + 8 * s, (ring.round - 1) & 1);
         const uint32_t a_dst = sA + s * A_STAGE + swz;
 #pragma unroll
         for (int i = 0; i < BM / 16; ++i)
@@ -290,7 +305,12 @@ __global__ void __launch_bounds__(WG_THREADS, 1)
     const uint32_t a_base = sA + (BM == 128 ? cw * 64 * 128 : 0);
     const uint32_t b_base = sB + (BM == 128 ? 0 : cw * WN * 128);
     const int row_off = BM == 128 ? cw * 64 : 0, col_off = BM == 128 ? 0 : cw * WN;
-    int it = 0;
+    // Descriptors of stage 0; a stage's are these plus its byte offset / 16
+    // (smem_desc keeps address / 16 in its low 14 bits, and every address
+    // here is below 256 KB, so the addition never carries out of them).
+    const uint64_t da0 = smem_desc(a_base), db0 = smem_desc(b_base);
+    RingPos<STAGES> ring;
+    int prev_s = 0;  // stage of the previous k tile, released one k tile late
     for (int v = blockIdx.x; v < items; v += gridDim.x) {
       int tile, nt, expert;
       int32_t row0, row_end;
@@ -301,37 +321,41 @@ __global__ void __launch_bounds__(WG_THREADS, 1)
       float acc[WN / 2];
 #pragma unroll
       for (int i = 0; i < WN / 2; ++i) acc[i] = 0.f;
-      for (int kt = 0; kt < ktiles; ++kt, ++it) {
-        const int s = it % STAGES;
-        mbar_wait(bar_full + 8 * s, (it / STAGES) & 1);
+      for (int kt = 0; kt < ktiles; ++kt, ring.next()) {
+        const int s = ring.s;
+        mbar_wait(bar_full + 8 * s, ring.round & 1);
         if (active) {
           fence_proxy_async();  // cp.async (generic proxy) writes -> wgmma (async proxy) reads
           fence_acc<WN / 2>(acc);
           wgmma_fence();
 #pragma unroll
           for (int kk = 0; kk < WG_BK / 16; ++kk)
-            wgmma_k16<T, WN>(acc, smem_desc(a_base + s * A_STAGE + kk * 32), smem_desc(b_base + s * B_STAGE + kk * 32));
+            wgmma_k16<T, WN>(acc, da0 + (uint64_t)((s * A_STAGE + kk * 32) >> 4),
+                             db0 + (uint64_t)((s * B_STAGE + kk * 32) >> 4));
           wgmma_commit();
         }
         wgmma_wait<1>();
-        if (kt > 0) mbar_arrive(bar_empty + 8 * ((it - 1) % STAGES));
+        if (kt > 0) mbar_arrive(bar_empty + 8 * prev_s);
+        prev_s = s;
       }
       wgmma_wait<0>();
       fence_acc<WN / 2>(acc);
-      mbar_arrive(bar_empty + 8 * ((it - 1) % STAGES));
+      mbar_arrive(bar_empty + 8 * prev_s);
       if (!active) continue;
 
       const int32_t rbase = row0 + row_off + warp * 16 + (lane >> 2);
-#pragma unroll
-      for (int j = 0; j < WN / 8; ++j) {
-        const int n = n0 + 8 * j + 2 * (lane & 3);
-        if (n >= p.n) continue;
+      const int nl = n0 + 2 * (lane & 3);
+      with_fragment_finish<T>(p, expert, [&](const auto& f) {
 #pragma unroll
         for (int half = 0; half < 2; ++half) {
           const int32_t pos = rbase + 8 * half;
-          if (pos < row_end) epilogue_pair<T>(p, expert, pos, n, acc[4 * j + 2 * half], acc[4 * j + 2 * half + 1]);
+          if (pos >= row_end) continue;
+          const auto row = f.row_of(pos);
+#pragma unroll
+          for (int j = 0; j < WN / 8; ++j)
+            if (nl + 8 * j < p.n) f.pair(row, nl + 8 * j, acc[4 * j + 2 * half], acc[4 * j + 2 * half + 1]);
         }
-      }
+      });
     }
   }
 #endif  // MOERT_SM90_WGMMA
@@ -426,11 +450,13 @@ void launch_grouped_mma_sm90(const GemmParams& p, int tile_rows, int64_t max_til
     return;
   }
   if (tile_rows != 128) throw std::runtime_error("grouped_mma_sm90: tile_rows must be 64 or 128");
-  // Column tile: 256 for long K (the per-item fill and epilogue amortized;
-  // half the A traffic per flop), else 128 (more stages, finer items).
+  // Column tile: 256 (half the A traffic per flop of 128). Until the
+  // epilogue was specialized (fragment_epilogue.cuh) K < 4096 took 128; on
+  // the H200 since, same call: qwen3 / gpt-oss at 16384 tokens 3445 -> 2976
+  // / 8679 -> 7422 µs with 256, 1024-4096 tokens within noise.
   // MOERT_CUDA_WG_BN=128/256 forces one.
   static const int forced = env_int("MOERT_CUDA_WG_BN", 0);
-  const int bn = forced == 128 || forced == 256 ? forced : (p.k >= 4096 ? 256 : 128);
+  const int bn = forced == 128 || forced == 256 ? forced : 256;
   if (bn == 128) launch_wgmma_variant<T, 128, 128>(p, max_tiles, stream);
   else launch_wgmma_variant<T, 128, 256>(p, max_tiles, stream);
   MOERT_CUDA_LAUNCH_CHECK("grouped_mma_sm90");

@@ -2,7 +2,7 @@
 // weights and 128-row tiles: wgmma.mma_async from 128-byte-swizzled shared
 // memory, one producer warpgroup filling a cp.async ring (A rows gathered
 // through a_index, so no plain TMA box), two consumer warpgroups of 64 rows
-// each, the same epilogues as grouped_mma (gemm_epilogue.cuh).
+// each, the same epilogue arithmetic as grouped_mma (fragment_epilogue.cuh).
 // Same GemmParams semantics as launch_grouped_mma; grouped_gemm.cu routes
 // dense, tile_rows 128, K % 64 == 0 calls here on compute capability 9.0.
 #pragma once

@@ -291,6 +291,19 @@ static std::vector<NumericsCase> numerics_cases() {
   wg64_ep.num_local = 4;
   wg64_ep.expert_map = {0, -1, 1, -1, 2, -1, 3, -1};
   add("f16_wgmma64_relu2_expert_map", wg64_ep, {300});
+  // The epilogue kinds fragment_epilogue.cuh specializes that the cases above
+  // do not reach: gpt-oss' clamped swiglu with biases (bf16 weights) through
+  // the 128- and 64-row tiles, and f16 silu without bias (plain GEMM2 store)
+  // through the 64-row tile.
+  Case wg_oai = wg;
+  wg_oai.act = MOERT_ACT_SWIGLUOAI;
+  add("bf16_wgmma_swigluoai_bias", wg_oai, {2048});
+  Case wg64_oai = wg64;
+  wg64_oai.act = MOERT_ACT_SWIGLUOAI;
+  add("bf16_wgmma64_swigluoai_bias", wg64_oai, {300});
+  Case wg64_f16 = wg64;
+  wg64_f16.bf16 = false; wg64_f16.bias = false; wg64_f16.layout = MOERT_GATE_UP_CONCAT;
+  add("f16_wgmma64_silu", wg64_f16, {300});
 
   return v;
 }
