@@ -11,6 +11,7 @@
 #include "../../kernels/cuda/combine.cuh"
 #include "../../kernels/cuda/dequant.cuh"
 #include "../../kernels/cuda/grouped_gemm.cuh"
+#include "../../kernels/cuda/grouped_gemm_sm90.cuh"
 #include "../../kernels/cuda/grouped_gemv_bulk.cuh"
 #include "../../kernels/cuda/routing.cuh"
 #include "../../kernels/cuda/sort_align.cuh"
@@ -465,15 +466,23 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   // Decode path (GEMV) when experts see few rows on average; tensor cores
   // otherwise, with 128-row tiles once experts average that many rows.
   const bool decode = S <= decode_rows_ * E;
-  // Dense weights below K = 4096 (the wgmma kernel's 128-row tile is then
-  // 128 x 128, grouped_gemm_sm90.cu): up to 512 rows per expert the 64 x 256
-  // tile's smaller row remainder won on the H200 (qwen3 4096 tokens 1500 ->
-  // 1421 us, gpt-oss 3507 -> 3289; at 1024 rows per expert it lost: qwen3
-  // 16384 4941 -> 5137; mixtral's 128 x 256 tile at 256 rows per expert
-  // stays: 1917 against 2032 us). Quantized weights (mma.sync) keep 128.
-  const bool wide_k = H >= 4096 || wf_ != WeightFormat::kDense;
-  const int tile_rows = forced_tile_rows_ ? forced_tile_rows_
-                                          : (S >= 128 * E && (wide_k || S >= 512 * E) ? 128 : 64);
+  // Dense weights with hidden size below 4096 on Hopper's wgmma kernel
+  // (grouped_gemm_sm90.cu, whose 128-row tile is 128 x 256): 128-row tiles
+  // from 64 rows per expert. H200, same call, against its 64 x 256 tile:
+  // qwen3 1024 / 4096 tokens (64 / 256 rows per expert) 424 -> 397 / 925 ->
+  // 813 us, gpt-oss 4096 (512 rows) 2604 -> 2490; gpt-oss 1024 (128 rows)
+  // 1619 -> 1647. Elsewhere (mma.sync GPUs, quantized weights) dense weights
+  // below K = 4096 keep the 64-row tile up to 512 rows per expert, where its
+  // smaller row remainder won when the wgmma 128-row tile was 128 x 128
+  // (qwen3 4096 tokens 1500 -> 1421 us); mixtral (K = 4096) keeps 128-row
+  // tiles from 128 rows per expert.
+  const bool dense = wf_ == WeightFormat::kDense;
+  const bool wide_k = H >= 4096 || !dense;
+  const bool wgmma_dense = dense && !wide_k && mma_bk_ == 64 && H % 64 == 0 && I % 64 == 0 &&
+                           grouped_mma_sm90_usable();
+  const int auto_rows = wgmma_dense ? (S >= 64 * E ? 128 : 64)
+                                    : (S >= 128 * E && (wide_k || S >= 512 * E) ? 128 : 64);
+  const int tile_rows = forced_tile_rows_ ? forced_tile_rows_ : auto_rows;
   const bool aq = d_.activation_quant == MOERT_ACT_QUANT_FP8_PER_TOKEN;
   const T* x = static_cast<const T*>(data_ptr(a.hidden_states));
   const T* x_in = aq ? reinterpret_cast<const T*>(at(L.xq)) : x;
