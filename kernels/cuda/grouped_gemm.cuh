@@ -66,6 +66,10 @@ struct GemmParams {
   // L2. Null: none.
   const void* prefetch;
   int64_t prefetch_expert_bytes, prefetch_period, prefetch_bytes;
+
+  // wgmma kernel: L2 eviction hints on its loads (A evict_last, weights
+  // evict_first; option cuda.wgmma_l2_hints, off by default).
+  int32_t l2_hints;
 };
 
 // Smallest row tile of the tensor-core kernel (it also runs 128-row tiles).

@@ -401,15 +401,15 @@ void launch_wgmma_kernel(const GemmParams& p, const CUtensorMap& b_map, int64_t 
                                                        cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
   cuda_check(attr, "cudaFuncSetAttribute(grouped_mma_sm90)");
   static const int group_rows = std::max(1, env_int("MOERT_CUDA_WG_GROUP", 16));
-  // L2 hints (A evict_last, weights evict_first) when experts hold many row
-  // tiles, so A tiles are re-read often: max_tiles bounds rows / 128 + E,
-  // and rows / max_tiles >= 110 means about 800+ rows per expert. Measured on
-  // the H100: mixtral 16384 tokens 31.0 -> 27.1 ms, 4096 6.74 -> 6.54 ms;
-  // worse at fewer rows per expert (mixtral 1024 +5%, gpt-oss 16384 +2.5%).
-  // MOERT_CUDA_WG_HINTS=0/1 forces them off/on.
-  static const int forced_hints = env_int("MOERT_CUDA_WG_HINTS", -1);
-  const int64_t rows = p.expert_offsets ? p.slots : p.m;
-  const int hints = forced_hints >= 0 ? (forced_hints != 0) : (BM == 128 && rows >= 110 * max_tiles);
+  // L2 hints (A evict_last, weights evict_first): off unless option
+  // cuda.wgmma_l2_hints (p.l2_hints) or MOERT_CUDA_WG_HINTS=1. They were on from about 800 rows per expert
+  // (rows >= 110 x max_tiles; H100, with the old epilogue: mixtral 16384
+  // tokens 31.0 -> 27.1 ms). With the specialized epilogue they cost time
+  // there (H200, same call, on -> off, graph / eager µs): mixtral 4096 tokens
+  // 5653 -> 5289 / 5333 -> 5107, 16384 20230 -> 19719 / 20783 -> 19699, qwen3
+  // 16384 3132 -> 2908 / 2917 -> 2692.
+  static const int forced_hints = env_int("MOERT_CUDA_WG_HINTS", 0);
+  const int hints = p.l2_hints || forced_hints != 0;
   // One block per SM (persistent), at most one per work item of the upper bound.
   const int64_t items = max_tiles * (int64_t)ceil_div(p.n, BN);
   if (items > 0x7fffffff) throw std::runtime_error("grouped_mma_sm90: too many tiles");

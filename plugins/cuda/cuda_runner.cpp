@@ -231,6 +231,9 @@ CudaRunner::CudaRunner(const moert_layer_desc& layer, int32_t device_id) : devic
     } else if (key == "cuda.l2_prefetch") {
       invalid_if(val != "auto" && val != "off", "option cuda.l2_prefetch: expected auto or off, got '" + val + "'");
       l2_prefetch_ = val == "auto";
+    } else if (key == "cuda.wgmma_l2_hints") {
+      invalid_if(val != "off" && val != "on", "option cuda.wgmma_l2_hints: expected off or on, got '" + val + "'");
+      wgmma_l2_hints_ = val == "on";
     } else if (key == "cuda.fused_decode") {
       invalid_if(val != "auto" && val != "off", "option cuda.fused_decode: expected auto or off, got '" + val + "'");
       fused_decode_ = val == "auto";
@@ -466,20 +469,19 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   // Decode path (GEMV) when experts see few rows on average; tensor cores
   // otherwise, with 128-row tiles once experts average that many rows.
   const bool decode = S <= decode_rows_ * E;
-  // Dense weights with hidden size below 4096 on Hopper's wgmma kernel
-  // (grouped_gemm_sm90.cu, whose 128-row tile is 128 x 256): 128-row tiles
-  // from 64 rows per expert. H200, same call, against its 64 x 256 tile:
-  // qwen3 1024 / 4096 tokens (64 / 256 rows per expert) 424 -> 397 / 925 ->
-  // 813 us, gpt-oss 4096 (512 rows) 2604 -> 2490; gpt-oss 1024 (128 rows)
+  // Dense weights on Hopper's wgmma kernel (grouped_gemm_sm90.cu, whose
+  // 128-row tile is 128 x 256): 128-row tiles from 64 rows per expert. H200,
+  // same call, against its 64 x 256 tile: qwen3 1024 / 4096 tokens (64 / 256
+  // rows per expert) 424 -> 397 / 925 -> 813 us, gpt-oss 4096 (512 rows)
+  // 2604 -> 2490, mixtral 256 (64 rows) 816 -> 737; gpt-oss 1024 (128 rows)
   // 1619 -> 1647. Elsewhere (mma.sync GPUs, quantized weights) dense weights
   // below K = 4096 keep the 64-row tile up to 512 rows per expert, where its
   // smaller row remainder won when the wgmma 128-row tile was 128 x 128
-  // (qwen3 4096 tokens 1500 -> 1421 us); mixtral (K = 4096) keeps 128-row
-  // tiles from 128 rows per expert.
+  // (qwen3 4096 tokens 1500 -> 1421 us), and 128-row tiles start at 128 rows.
   const bool dense = wf_ == WeightFormat::kDense;
   const bool wide_k = H >= 4096 || !dense;
-  const bool wgmma_dense = dense && !wide_k && mma_bk_ == 64 && H % 64 == 0 && I % 64 == 0 &&
-                           grouped_mma_sm90_usable();
+  const bool wgmma_dense =
+      dense && mma_bk_ == 64 && H % 64 == 0 && I % 64 == 0 && grouped_mma_sm90_usable();
   const int auto_rows = wgmma_dense ? (S >= 64 * E ? 128 : 64)
                                     : (S >= 128 * E && (wide_k || S >= 512 * E) ? 128 : 64);
   const int tile_rows = forced_tile_rows_ ? forced_tile_rows_ : auto_rows;
@@ -494,6 +496,7 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   };
 
   GemmParams g1{};
+  g1.l2_hints = wgmma_l2_hints_;
   g1.a = x_in;
   g1.lda = H;
   g1.a_index = sb.sorted_slot;

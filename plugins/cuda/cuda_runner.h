@@ -67,6 +67,7 @@ class CudaRunner {
   int mma_bk_ = 64;            // option cuda.mma_bk (dense weights; quantized use 32)
   bool fused_decode_ = true;   // option cuda.fused_decode (auto | off)
   bool l2_prefetch_ = true;    // option cuda.l2_prefetch (auto | off)
+  bool wgmma_l2_hints_ = false;  // option cuda.wgmma_l2_hints (off | on)
   GemvTuning gemv_;            // options cuda.gemv_kernel, cuda.gemv_pairs_per_warp
   DeviceBuffer w13_, w2_, s13_, s2_, mx13_, mx2_, b13_, b2_, corr_bias_, expert_map_;
 };

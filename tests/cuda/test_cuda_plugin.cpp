@@ -75,7 +75,7 @@ TEST(CudaPlugin, BadDecodeKernelOptionNamesTheKey) {
   const Plugin& p = plugin();
   for (const moert_kv kv : {moert_kv{"cuda.gemv_kernel", "fast"}, moert_kv{"cuda.gemv_pairs_per_warp", "65"},
                             moert_kv{"cuda.fused_decode", "on"}, moert_kv{"cuda.gemv_rows_groups", "0"},
-                            moert_kv{"cuda.gemv_rows_per_pass", "4"}}) {
+                            moert_kv{"cuda.gemv_rows_per_pass", "4"}, moert_kv{"cuda.wgmma_l2_hints", "auto"}}) {
     Case c;
     c.options = {kv};
     const moert_layer_desc d = make_desc(c);
@@ -268,9 +268,10 @@ static std::vector<NumericsCase> numerics_cases() {
   Case wg_bf16_ep = wg_ep;
   wg_bf16_ep.bf16 = true; wg_bf16_ep.act = MOERT_ACT_SILU_AND_MUL;
   add("bf16_wgmma_expert_map", wg_bf16_ep, {2048});
-  Case wg_hints = base;  // 1024 rows per expert: the L2 eviction hints are on
+  Case wg_hints = base;  // 1024 rows per expert, the L2 eviction hints on (option; off by default)
   wg_hints.E = 2; wg_hints.K = 1;
   wg_hints.H = 512; wg_hints.I = 256; wg_hints.max_tokens = 2048;
+  wg_hints.options = {{"cuda.wgmma_l2_hints", "on"}};
   add("bf16_wgmma_l2_hints", wg_hints, {2048});
   Case wg_small = base;
   wg_small.I = 128;
