@@ -270,6 +270,10 @@ void launch_mma_variant(const GemmParams& p, int64_t max_tiles, cudaStream_t str
 
 }  // namespace
 
+bool wgmma_can_run(WeightFormat wf, int k_tile, int64_t k) {
+  return wf == WeightFormat::kDense && k_tile == 64 && k % 64 == 0 && grouped_mma_sm90_usable();
+}
+
 // MOERT_CUDA_WGMMA=0 keeps every call on the mma.sync kernel, and
 // MOERT_CUDA_WGMMA64=0 the 64-row tiles.
 bool grouped_mma_takes_sm90(const GemmParams& p, WeightFormat wf, int tile_rows, int k_tile) {
@@ -277,7 +281,7 @@ bool grouped_mma_takes_sm90(const GemmParams& p, WeightFormat wf, int tile_rows,
     const char* e = std::getenv("MOERT_CUDA_WGMMA64");
     return !(e && e[0] == '0');
   }();
-  if (wf != WeightFormat::kDense || k_tile != 64 || p.k % 64 != 0 || !grouped_mma_sm90_usable()) return false;
+  if (!wgmma_can_run(wf, k_tile, p.k)) return false;
   if (tile_rows == 128) return true;
   // Measured on the H200 (64-row tiles, wgmma against mma.sync): mixtral
   // 256 tokens (64 rows per expert) 1246 -> 928 us; qwen3 64 / 256 tokens

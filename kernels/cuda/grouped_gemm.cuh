@@ -87,6 +87,9 @@ void launch_grouped_mma(const GemmParams& p, WeightFormat wf, int tile_rows, int
 // (with fewer, the many small blocks of the mma.sync kernel stream the
 // weights faster).
 bool grouped_mma_takes_sm90(const GemmParams& p, WeightFormat wf, int tile_rows, int k_tile);
+// The part of that test that does not depend on the rows: a GEMM of depth k
+// in this weight format and k tile can run on the wgmma kernel here.
+bool wgmma_can_run(WeightFormat wf, int k_tile, int64_t k);
 
 // Which decode kernel (grouped_gemv.cu): auto picks by what measured faster.
 enum class GemvKernel : int { kAuto = 0, kRows = 1, kStream = 2, kBulk = 3 };

@@ -11,7 +11,6 @@
 #include "../../kernels/cuda/combine.cuh"
 #include "../../kernels/cuda/dequant.cuh"
 #include "../../kernels/cuda/grouped_gemm.cuh"
-#include "../../kernels/cuda/grouped_gemm_sm90.cuh"
 #include "../../kernels/cuda/grouped_gemv_bulk.cuh"
 #include "../../kernels/cuda/routing.cuh"
 #include "../../kernels/cuda/sort_align.cuh"
@@ -480,8 +479,7 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   // (qwen3 4096 tokens 1500 -> 1421 us), and 128-row tiles start at 128 rows.
   const bool dense = wf_ == WeightFormat::kDense;
   const bool wide_k = H >= 4096 || !dense;
-  const bool wgmma_dense =
-      dense && mma_bk_ == 64 && H % 64 == 0 && I % 64 == 0 && grouped_mma_sm90_usable();
+  const bool wgmma_dense = wgmma_can_run(wf_, mma_bk_, H) && wgmma_can_run(wf_, mma_bk_, I);
   const int auto_rows = wgmma_dense ? (S >= 64 * E ? 128 : 64)
                                     : (S >= 128 * E && (wide_k || S >= 512 * E) ? 128 : 64);
   const int tile_rows = forced_tile_rows_ ? forced_tile_rows_ : auto_rows;
