@@ -3,7 +3,8 @@
 # packed by scripts/gpu/pack_final.sh into .carry/final, logs into $OUT): moert
 # bench + peer_moe.py in one call, then the CUDA tests, conformance and
 # compute-sanitizer memcheck on the tests of the decode GEMV, wgmma, graph,
-# tile and expert-map paths.
+# tile and expert-map paths. It writes 8 files into $OUT, the most the device
+# tool brings back: do not tee its output into $OUT as well.
 set -u
 C=.carry/final
 O=$OUT
