@@ -20,9 +20,9 @@
 // epilogue_pair's arithmetic, specialized per kind), so the results are those
 // of grouped_mma's epilogue.
 //
-// Tuning knobs, read once: MOERT_CUDA_WG_BN (128/256; default by K),
+// Tuning knobs, read once: MOERT_CUDA_WG_BN (128/256; default 256),
 // MOERT_CUDA_WG_GROUP (row tiles per rasterization group, 16),
-// MOERT_CUDA_WG_HINTS (L2 eviction hints; default by rows per expert),
+// MOERT_CUDA_WG_HINTS=1 (L2 eviction hints, as option cuda.wgmma_l2_hints),
 // MOERT_CUDA_WG_TMA=0 (weights by cp.async too, as when the tensor map
 // cannot be encoded); MOERT_CUDA_WGMMA64=0 (grouped_gemm.cu) keeps 64-row
 // tiles on the mma.sync kernel.
