@@ -1,10 +1,12 @@
 // Hopper (sm_90a) variant of the tensor-core grouped GEMM for dense bf16/f16
-// weights and 128-row tiles: wgmma.mma_async from 128-byte-swizzled shared
-// memory, one producer warpgroup filling a cp.async ring (A rows gathered
-// through a_index, so no plain TMA box), two consumer warpgroups of 64 rows
-// each, the same epilogue arithmetic as grouped_mma (fragment_epilogue.cuh).
-// Same GemmParams semantics as launch_grouped_mma; grouped_gemm.cu routes
-// dense, tile_rows 128, K % 64 == 0 calls here on compute capability 9.0.
+// weights: wgmma.mma_async from 128-byte-swizzled shared memory, one
+// producer warpgroup filling a ring (A rows gathered through a_index by
+// cp.async, so no plain TMA box; weight tiles by TMA), two consumer
+// warpgroups (128 x 256 tiles: 64 rows each; 64 x 256: 128 columns each),
+// the same epilogue arithmetic as grouped_mma (fragment_epilogue.cuh).
+// Same GemmParams semantics as launch_grouped_mma; grouped_mma_takes_sm90
+// (grouped_gemm.cu) routes dense, K % 64 == 0 calls here on compute
+// capability 9.0.
 #pragma once
 
 #include "grouped_gemm.cuh"
