@@ -185,10 +185,23 @@ __global__ void __launch_bounds__(BULK_WARPS * 32) gemv_bulk_kernel(const GemmPa
 #endif  // MOERT_GEMV_BULK
 }
 
+// Lets the variant take up to BULK_SMEM_MAX of dynamic shared memory. A
+// function attribute, not stream work (allowed during graph capture); once
+// per variant. It must come before the occupancy query: without it the query
+// fails for more than 48 KB, and the grid was planned for 1 block per SM
+// (qwen3 and gpt-oss bf16 at one token, whose GEMV1 takes 71 / 98 KB).
+template <class T, WeightFormat WF, int MR, bool ROUTED>
+void bulk_allow_smem() {
+  static const cudaError_t attr = cudaFuncSetAttribute(gemv_bulk_kernel<T, WF, MR, ROUTED>,
+                                                       cudaFuncAttributeMaxDynamicSharedMemorySize, BULK_SMEM_MAX);
+  cuda_check(attr, "cudaFuncSetAttribute(grouped_gemv_bulk)");
+}
+
 // Blocks of this variant one SM holds with `smem` bytes (occupancy query,
 // cached per device and KB of shared memory).
 template <class T, WeightFormat WF, int MR, bool ROUTED>
 int bulk_blocks_per_sm(size_t smem) {
+  bulk_allow_smem<T, WF, MR, ROUTED>();
   static std::atomic<signed char> cache[64][228];
   const int dev = current_device();
   const size_t kb = std::min<size_t>(227, smem / 1024);
@@ -197,8 +210,10 @@ int bulk_blocks_per_sm(size_t smem) {
   int blocks = 0;
   if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, gemv_bulk_kernel<T, WF, MR, ROUTED>, BULK_WARPS * 32,
                                                     smem) != cudaSuccess ||
-      blocks < 1)
+      blocks < 1) {
+    (void)cudaGetLastError();  // not sticky; plan for one block per SM
     blocks = 1;
+  }
   v = static_cast<signed char>(std::min(blocks, 32));
   cache[dev][kb].store(v, std::memory_order_relaxed);
   return v;
@@ -258,10 +273,7 @@ bool launch_bulk_format(const GemmParams& p, int64_t max_groups, int forced_ppw,
                         cudaStream_t stream) {
   const BulkPlan b = bulk_plan<T, WF, MR, ROUTED>(p, max_groups, forced_ppw, f.route.num_experts);
   if (!b.ok) return false;
-  // A function attribute, not stream work: allowed during graph capture; once per variant.
-  static const cudaError_t attr = cudaFuncSetAttribute(gemv_bulk_kernel<T, WF, MR, ROUTED>,
-                                                       cudaFuncAttributeMaxDynamicSharedMemorySize, BULK_SMEM_MAX);
-  cuda_check(attr, "cudaFuncSetAttribute(grouped_gemv_bulk)");
+  bulk_allow_smem<T, WF, MR, ROUTED>();
   // ROUTED is the forward's first kernel: no PDL, it starts after all earlier work.
   launch_pdl(!ROUTED, gemv_bulk_kernel<T, WF, MR, ROUTED>, b.grid, BULK_WARPS * 32, b.smem, stream,
              "grouped_gemv_bulk", p, b.ppw, b.depth, b.segs, b.seg_chunks, static_cast<int>(b.a_region), f,
