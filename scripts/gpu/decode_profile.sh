@@ -2,19 +2,17 @@
 # Runs on the device machine with a packed build in $C (scripts/gpu/pack_final.sh):
 # where the one-token forward spends its time. For each point (mxfp4 = gpt-oss
 # with MXFP4 weights, else shape name, bf16), one token:
-#   1. device time of each kernel of one forward (Nsight Compute, clocks left
-#      alone; the last forward before the timed repetitions);
-#   2. the decode GEMV's stall reasons and the SASS lines with most warp
-#      samples (WarpStateStats + SourceCounters, parsed by decode_stalls.py);
-#   3. graph-replay times for the ring / pairs-per-warp knobs, same call.
-# Writes $OUT/ktimes_<pt>.csv and $OUT/stalls_<pt>.txt.
+#   1. device time, DRAM bytes read and warps active of each kernel of the
+#      first forwards (Nsight Compute, clocks left alone, caches flushed
+#      between kernels, so a kernel that reads what the one before prefetched
+#      into L2 reads it from DRAM here);
+#   2. the decode GEMVs' stall reasons and the SASS lines with most warp
+#      samples (WarpStateStats + SourceCounters, parsed by decode_stalls.py).
+# Writes $OUT/ktimes_<pt>.csv and $OUT/stalls_<pt>.txt. The knob sweep is
+# decode_sweep.sh.
 #   scripts/gpu/decode_profile.sh mxfp4 qwen3
 set -u
-C=${C:-.carry/final}
-OUT=${OUT:-gpu-out}
-mkdir -p "$OUT"
-export LD_LIBRARY_PATH=$C/lib:${LD_LIBRARY_PATH:-} MOERT_CUDA_PLUGIN=$C/lib/moert/plugins/libmoert-cuda.so
-NCU=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+. "$(dirname "$0")/ncu_common.sh"
 HERE=$(dirname "$0")
 args_of() { if [ "$1" = mxfp4 ]; then echo "--shapes gptoss --only-mxfp4"; else echo "--shapes $1 --no-mxfp4"; fi; }
 for pt in "$@"; do

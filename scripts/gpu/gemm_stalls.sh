@@ -7,11 +7,7 @@
 # page goes to $OUT/stalls_<shape>_<tokens>.txt; its stall lines are printed.
 #   scripts/gpu/gemm_stalls.sh qwen3:4096 mixtral:1024
 set -u
-C=${C:-.carry/final}
-OUT=${OUT:-gpu-out}
-mkdir -p "$OUT"
-export LD_LIBRARY_PATH=$C/lib:${LD_LIBRARY_PATH:-} MOERT_CUDA_PLUGIN=$C/lib/moert/plugins/libmoert-cuda.so
-NCU=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+. "$(dirname "$0")/ncu_common.sh"
 for pt in "$@"; do
   shape=${pt%%:*}; T=${pt##*:}
   f=$OUT/stalls_${shape}_$T.txt
