@@ -42,7 +42,7 @@ int cmd_bench(int argc, char** argv) {
   Args args = parse_args("bench", argc, argv, 2,
                          {{"plugin-dir", true}, {"runner", true}, {"layer", true}, {"tokens", true},
                           {"reps", true}, {"warmup", true}, {"json", true}, {"routing", true},
-                          {"skew", true}, {"no-graphs", false}, {"seed", true}, {"device", true}},
+                          {"skew", true}, {"no-graphs", false}, {"graph-first", false}, {"seed", true}, {"device", true}},
                          1, 1);
   const Config config = load_config(args.positional[0]);
   const std::vector<const ConfigLayer*> layers = selected_layers(args, config);
@@ -51,6 +51,7 @@ int cmd_bench(int argc, char** argv) {
   opt.reps = static_cast<int>(args.integer("reps", opt.reps, 1, 1000000));
   opt.warmup = static_cast<int>(args.integer("warmup", opt.warmup, 0, 1000000));
   opt.graphs = !args.has("no-graphs");
+  opt.graph_first = args.has("graph-first");
   opt.seed = static_cast<uint64_t>(args.integer("seed", static_cast<int64_t>(config.run.seed), 0, INT64_MAX));
   opt.routing = args.value("routing", opt.routing);
   if (opt.routing != "uniform" && opt.routing != "skewed")
@@ -87,7 +88,9 @@ int cmd_bench(int argc, char** argv) {
     add_unique(devices, describe_device(*runner));
     add_unique(runners, runner->name());
   }
-  std::cout << "device: " << devices << "\nrunner: " << runners << "\n" << bench_table(rows);
+  std::cout << "device: " << devices << "\nrunner: " << runners << "\norder: "
+            << (opt.graph_first ? "graph replays, then eager forwards" : "eager forwards, then graph replays") << "\n"
+            << bench_table(rows);
   if (args.has("json")) {
     const std::string path = args.value("json");
     std::ofstream out(path);

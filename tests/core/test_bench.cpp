@@ -119,6 +119,28 @@ TEST(Bench, SweepOnTheBuiltinRunnerHasTheDocumentedStructure) {
   EXPECT_NE(table.find("tiny"), std::string::npos);
 }
 
+TEST(Bench, GraphFirstOrderIsRecordedAndStillTimesTheEagerForwards) {
+  const LayerSpec l = tiny();
+  auto runner = moert_test::make_default_runner(l);
+  runner->set_weights(make_random_weights(l, 1).view());
+  BenchOptions o;
+  o.tokens = {4};
+  o.reps = 2;
+  o.warmup = 1;
+  const auto eager_first = run_bench(*runner, l, o);
+  o.graph_first = true;
+  const auto graph_first = run_bench(*runner, l, o);
+  ASSERT_EQ(eager_first.size(), 1u);
+  ASSERT_EQ(graph_first.size(), 1u);
+  EXPECT_EQ(eager_first[0].order, "eager-first");
+  EXPECT_EQ(graph_first[0].order, "graph-first");
+  EXPECT_TRUE(std::isfinite(graph_first[0].eager_us_median));
+  EXPECT_TRUE(std::isnan(graph_first[0].graph_us_median));  // the CPU plugin has no graph calls
+  EXPECT_FALSE(graph_first[0].graph_note.empty());
+  const json::Value v = json::parse(bench_json(graph_first, describe_device(*runner), runner->name()));
+  EXPECT_EQ(v.find("rows")->items()[0].find("order")->as_string(), "graph-first");
+}
+
 TEST(Bench, SkewedRoutingCountsTheTouchedExperts) {
   LayerSpec l = tiny();
   l.desc.num_experts = 16;

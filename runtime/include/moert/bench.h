@@ -20,6 +20,11 @@ struct BenchOptions {
   int reps = 30;       // timed repetitions per point; the median is reported
   int warmup = 5;      // untimed forwards before timing (and before capture)
   bool graphs = true;  // also time graph replays when the plugin can capture
+  // Time the graph replays before the eager forwards (default: eager first,
+  // the order bench/peer_moe.py uses). On a GPU whose power limiter engages
+  // during a point, the phase timed second runs at lower clocks; swapping the
+  // order shows how much of an eager/graph difference that is (docs/bench.md).
+  bool graph_first = false;
   uint64_t seed = 0;   // hidden states and router logits
   // Router logits: "uniform" (every expert equally likely) or "skewed"
   // (expert popularity log-normal with sigma = skew; see routing_sim.h).
@@ -36,6 +41,7 @@ struct BenchRow {
   double graph_us_median = 0;     // graph replay; NaN when the plugin cannot capture
   std::string timer;              // "device_events" or "host_clock"
   std::string graph_note;         // why graph_us_median is NaN ("" when it was measured)
+  std::string order;              // "eager-first" or "graph-first" (BenchOptions::graph_first)
   std::string routing;            // "uniform" or "skewed"
   double experts_touched = 0;     // distinct local experts the routing reads
   double weight_bytes_touched = 0;// experts_touched x bytes per expert (incl. scales, biases)
