@@ -185,6 +185,190 @@ __global__ void __launch_bounds__(BULK_WARPS * 32) gemv_bulk_kernel(const GemmPa
 #endif  // MOERT_GEMV_BULK
 }
 
+// ---- One token, GEMV1 and GEMV2 in one cooperative kernel (fused12).
+//
+// Why: at one token the layer's time is mostly fixed costs between kernels:
+// GEMV2's launch, its wait for GEMV1's memory, its chain of group lookups and
+// its first weight copies all sit after GEMV1's last block. Here the blocks
+// of the routed GEMV1 go on to GEMV2 after a grid barrier, and each warp
+// issues its first GEMV2 weight copies (which depend on nothing GEMV1
+// writes) before it arrives, so they land while the slowest blocks finish.
+// The launch is cooperative, so every block is resident and the barrier
+// cannot deadlock. The math and its order are the bulk kernel's, so the
+// results are bit-identical to the two kernels'.
+
+// One phase of a fused block: warp-contiguous pairs [first, first + ppw) of
+// expert `expert`'s weights in p, segs K-segments each.
+struct FusedPhase {
+  int ppw, depth, segs, seg_chunks;
+};
+
+// Grid barrier over all blocks of a cooperative launch. sync[0] counts
+// arrivals (back to 0 after each use), sync[1] is a generation that the last
+// arrival bumps; both zeroed before the launch (the forward's memset).
+#ifdef MOERT_GEMV_BULK
+__device__ __forceinline__ void fused_grid_barrier(unsigned int* sync) {
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    const unsigned nblocks = gridDim.x * gridDim.y;
+    unsigned gen;
+    asm volatile("ld.relaxed.gpu.global.u32 %0, [%1];\n" : "=r"(gen) : "l"(sync + 1) : "memory");
+    __threadfence();  // this block's results (made visible to thread 0 by the barrier) before the arrival
+    if (atomicAdd(sync, 1u) == nblocks - 1) {
+      atomicExch(sync, 0u);
+      __threadfence();
+      atomicAdd(sync + 1, 1u);
+    } else {
+      unsigned now;
+      do {
+        asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(now) : "l"(sync + 1) : "memory");
+      } while (now == gen);
+    }
+    __threadfence();
+  }
+  __syncthreads();
+}
+#endif
+
+template <class T, WeightFormat WF>
+__global__ void __launch_bounds__(BULK_WARPS * 32) gemv_bulk_fused_kernel(const GemmParams p1, const GemmParams p2,
+                                                                         const FusedPhase f1, const FusedPhase f2,
+                                                                         const int a_bytes, const int ring_stride,
+                                                                         const DecodeFusion f, const int route_off,
+                                                                         unsigned int* sync) {
+#ifdef MOERT_GEMV_BULK
+  extern __shared__ __align__(128) unsigned char bulk_smem[];
+  DecodeRoute* route = reinterpret_cast<DecodeRoute*>(bulk_smem + route_off);
+  decode_route_block(f, route, reinterpret_cast<float*>(route + 1), blockIdx.x == 0 && blockIdx.y == 0);
+  const bool active = (int)blockIdx.y < route->nact;  // uniform over the block; every block still meets the barrier
+  const int expert = active ? route->active[blockIdx.y] : 0;
+  const int row = blockIdx.y;  // one row per expert, in expert order
+  using GC = GemvChunk<T, WF>;
+  constexpr int EPL = GC::kElems;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const uint4* a_sm = reinterpret_cast<const uint4*>(bulk_smem);
+  const uint32_t bars = smem_u32(bulk_smem) + a_bytes + (warp * 8) * 8;
+  const uint32_t ring_off = a_bytes + ((BULK_WARPS * 8 * 8 + 127) & ~127);
+  unsigned char* ring = bulk_smem + ring_off + (size_t)warp * ring_stride;
+  const uint32_t ring_u32 = smem_u32(ring);
+  uint32_t parity = 0;  // bit d: the phase parity of slot d's next completion
+  if (lane == 0) {
+    for (int d = 0; d < 8; ++d) mbar_init(bars + 8 * d, 1);
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
+  __syncwarp();
+
+  // The pieces of one phase over p / g: this warp's items, their copies
+  // (lane 0), and the math over them against the staged token row.
+  struct Stream {
+    FusedPhase g;
+    int first, items, chunks;
+    int64_t row_bytes;
+    const uint8_t* w_first;
+  };
+  auto make = [&](const GemmParams& p, const FusedPhase& g) {
+    Stream st;
+    st.g = g;
+    st.chunks = p.k / EPL;
+    const int pairs = p.n >> 1;
+    st.first = (blockIdx.x * BULK_WARPS + warp) * g.ppw;
+    st.items = active && st.first < pairs ? min(g.ppw, pairs - st.first) * g.segs : 0;
+    st.row_bytes = (int64_t)p.k * GC::kRowBytesNum / GC::kRowBytesDen;
+    st.w_first = static_cast<const uint8_t*>(p.b) + (int64_t)expert * p.b_expert_bytes +
+                 (int64_t)(2 * st.first) * st.row_bytes;
+    return st;
+  };
+  auto issue = [&](const Stream& st, int i, int d) {  // lane 0
+    const int slot_bytes = 2 * st.g.seg_chunks * 16;
+    const int q = i / st.g.segs, c0 = (i - q * st.g.segs) * st.g.seg_chunks;
+    const uint32_t bytes = (uint32_t)min(st.g.seg_chunks, st.chunks - c0) * 16;
+    const uint8_t* src = st.w_first + (int64_t)(2 * q) * st.row_bytes + (int64_t)c0 * 16;
+    const uint32_t bar = bars + 8 * d, dst = ring_u32 + d * slot_bytes;
+    mbar_arrive_expect_tx(bar, 2 * bytes);
+    bulk_copy(dst, src, bytes, bar);
+    bulk_copy(dst + st.g.seg_chunks * 16, src + st.row_bytes, bytes, bar);
+  };
+  auto start = [&](const Stream& st) {
+    if (lane == 0)
+      for (int i = 0; i < min(st.g.depth, st.items); ++i) issue(st, i, i);
+  };
+  // Token row `row` of p.a into the staged layout; coherent loads (L2) for
+  // GEMV2, whose A was written by other blocks of this grid.
+  auto stage = [&](const GemmParams& p, const Stream& st, bool coherent) {
+    uint4* dst = reinterpret_cast<uint4*>(bulk_smem);
+    const int pieces = st.chunks * GC::kSubs;
+    const uint4* src = reinterpret_cast<const uint4*>(static_cast<const T*>(p.a) + (int64_t)a_row_of(p, row) * p.lda);
+    for (int g = threadIdx.x; g < pieces; g += BULK_WARPS * 32) {
+      const int c = g / GC::kSubs, s = g - c * GC::kSubs;
+      dst[a_sm_index<GC>(0, s, c, st.chunks)] = coherent ? __ldcg(src + g) : __ldg(src + g);
+    }
+    __syncthreads();
+  };
+  auto run = [&](const GemmParams& p, const Stream& st) {
+    const int slot_bytes = 2 * st.g.seg_chunks * 16;
+    float acc0[1] = {0.f}, acc1[1] = {0.f};
+    for (int i = 0; i < st.items; ++i) {
+      const int d = i % st.g.depth;
+      const int q = i / st.g.segs, seg = i - q * st.g.segs;
+      const int c0 = seg * st.g.seg_chunks, nc = min(st.g.seg_chunks, st.chunks - c0);
+      const int n = 2 * (st.first + q);
+      mbar_wait(bars + 8 * d, (parity >> d) & 1u);
+      parity ^= 1u << d;
+      const uint4* w0 = reinterpret_cast<const uint4*>(ring + (size_t)d * slot_bytes);
+      const uint4* w1 = w0 + st.g.seg_chunks;
+#pragma unroll(WF == WeightFormat::kMxfp4 ? 1 : 4)
+      for (int c = lane; c < nc; c += 32) {
+        const int cg = c0 + c;
+        auto scales = [&] {
+          return make_float2(gemv_chunk_scale<WF>(p, expert, n, cg * EPL), gemv_chunk_scale<WF>(p, expert, n + 1, cg * EPL));
+        };
+        gemv_pair_chunk<T, WF, 1>(w0[c], w1[c], scales, a_sm, cg, st.chunks, 1, acc0, acc1);
+      }
+      __syncwarp();
+      if (lane == 0 && i + st.g.depth < st.items) {
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+        issue(st, i + st.g.depth, d);
+      }
+      if (seg == st.g.segs - 1) gemv_finish_pair<T, 1>(p, expert, row, n, 1, lane, acc0, acc1);
+    }
+  };
+
+  // Phase 1: GEMV1 (L2 prefetch of GEMV2's weights by warp 0, as the routed bulk kernel).
+  const Stream s1 = make(p1, f1);
+  start(s1);
+  if (p1.prefetch && warp == 0 && active) {
+    constexpr int64_t kPiece = 32 * 1024;
+    const int64_t period = p1.prefetch_period, keep = p1.prefetch_bytes;
+    const int64_t periods = (p1.prefetch_expert_bytes + period - 1) / period;
+    const int64_t pieces_per = (keep + kPiece - 1) / kPiece;
+    const int64_t total = periods * pieces_per;
+    const int64_t share = (total + gridDim.x - 1) / gridDim.x;
+    const int64_t begin = (int64_t)blockIdx.x * share, end = min(begin + share, total);
+    const uint8_t* base = static_cast<const uint8_t*>(p1.prefetch) + (int64_t)expert * p1.prefetch_expert_bytes;
+    for (int64_t i = begin + lane; i < end; i += 32) {
+      const int64_t per = i / pieces_per, off = per * period + (i - per * pieces_per) * kPiece;
+      const int64_t lim = min(per * period + keep, p1.prefetch_expert_bytes);
+      if (off < lim) bulk_prefetch_l2(base + off, (uint32_t)min(kPiece, lim - off));
+    }
+  }
+  if (active) stage(p1, s1, false);
+  else __syncthreads();
+  run(p1, s1);
+
+  // GEMV2's first copies need only the weights: out before the barrier.
+  const Stream s2 = make(p2, f2);
+  __syncwarp();
+  if (lane == 0) asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+  start(s2);
+  fused_grid_barrier(sync);
+
+  // Phase 2: GEMV2 on the intermediate row that phase 1 wrote.
+  if (active) stage(p2, s2, true);
+  else __syncthreads();
+  run(p2, s2);
+#endif  // MOERT_GEMV_BULK
+}
+
 // Lets the variant take up to BULK_SMEM_MAX of dynamic shared memory. A
 // function attribute, not stream work (allowed during graph capture); once
 // per variant. It must come before the occupancy query: without it the query
@@ -295,6 +479,96 @@ bool launch_bulk_rows(const GemmParams& p, WeightFormat wf, int64_t max_groups, 
   return false;
 }
 
+// The fused kernel's plan: both phases' rings (the larger per warp), the
+// larger staged row, the routed token; a one-wave grid of co-resident blocks
+// (a cooperative launch needs all of them resident) with GEMV1's pairs
+// spread over it, and GEMV2's pairs over the same blocks.
+struct FusedPlan {
+  bool ok = false;
+  FusedPhase f1{}, f2{};
+  int a_bytes = 0, ring_stride = 0, route_off = 0;
+  size_t smem = 0;
+  dim3 grid;
+  int64_t run2_bytes = 0;  // GEMV2 bytes per warp run (the L2 prefetch period)
+};
+
+// Blocks of the fused kernel one SM holds with `smem` bytes (after its
+// shared-memory attribute; cached per device and KB, as bulk_blocks_per_sm),
+// 0 when the query fails.
+template <class T, WeightFormat WF>
+int fused_blocks_per_sm(size_t smem) {
+  static const cudaError_t attr = cudaFuncSetAttribute(gemv_bulk_fused_kernel<T, WF>,
+                                                       cudaFuncAttributeMaxDynamicSharedMemorySize, BULK_SMEM_MAX);
+  cuda_check(attr, "cudaFuncSetAttribute(grouped_gemv_bulk_fused)");
+  static std::atomic<signed char> cache[64][228];
+  const int dev = current_device();
+  const size_t kb = std::min<size_t>(227, smem / 1024);
+  signed char v = cache[dev][kb].load(std::memory_order_relaxed);
+  if (v) return v < 0 ? 0 : v;
+  int blocks = 0;
+  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, gemv_bulk_fused_kernel<T, WF>, BULK_WARPS * 32, smem) !=
+      cudaSuccess) {
+    (void)cudaGetLastError();
+    blocks = 0;
+  }
+  v = static_cast<signed char>(blocks < 1 ? -1 : std::min(blocks, 32));
+  cache[dev][kb].store(v, std::memory_order_relaxed);
+  return v < 0 ? 0 : v;
+}
+
+template <class T, WeightFormat WF>
+FusedPlan fused_plan(const GemmParams& p1, const GemmParams& p2, const DecodeFusion& f) {
+  FusedPlan fp;
+  const int K = f.route.top_k;
+  const BulkPlan b1 = bulk_plan<T, WF, 1, true>(p1, K, 1, f.route.num_experts);
+  const BulkPlan b2 = bulk_plan<T, WF, 1, false>(p2, K, 1, 0);
+  if (!b1.ok || !b2.ok || b1.depth > 8 || b2.depth > 8) return fp;
+  fp.f1 = {1, b1.depth, b1.segs, b1.seg_chunks};
+  fp.f2 = {1, b2.depth, b2.segs, b2.seg_chunks};
+  fp.a_bytes = static_cast<int>(std::max(b1.a_region, b2.a_region));
+  fp.ring_stride = std::max(b1.depth * 2 * b1.seg_chunks * 16, b2.depth * 2 * b2.seg_chunks * 16);
+  fp.route_off = fp.a_bytes + ((BULK_WARPS * 8 * 8 + 127) & ~127) + BULK_WARPS * fp.ring_stride;
+  fp.smem = (size_t)fp.route_off + decode_route_smem(f.route.num_experts);
+  if (fp.smem > (size_t)BULK_SMEM_MAX) return fp;
+  const int bps = fused_blocks_per_sm<T, WF>(fp.smem);
+  if (bps < 1) return fp;
+  const int64_t max_blocks = (int64_t)bps * device_sm_count();
+  if (K > max_blocks) return fp;
+  const int64_t pairs1 = p1.n / 2, pairs2 = p2.n / 2;
+  int64_t ppw1 = std::max<int64_t>(1, (pairs1 * K + max_blocks * BULK_WARPS - 1) / (max_blocks * BULK_WARPS));
+  int64_t gx = (pairs1 + BULK_WARPS * ppw1 - 1) / (BULK_WARPS * ppw1);
+  while (gx * K > max_blocks) gx = (pairs1 + BULK_WARPS * ++ppw1 - 1) / (BULK_WARPS * ppw1);
+  fp.f1.ppw = static_cast<int>(ppw1);
+  fp.f2.ppw = static_cast<int>(std::max<int64_t>(1, (pairs2 + BULK_WARPS * gx - 1) / (BULK_WARPS * gx)));
+  fp.grid = dim3(static_cast<unsigned>(gx), static_cast<unsigned>(K));
+  fp.run2_bytes = (int64_t)fp.f2.ppw * 2 * b2.row_bytes;
+  fp.ok = true;
+  return fp;
+}
+
+template <class T, WeightFormat WF>
+bool launch_fused_format(const GemmParams& p1, const GemmParams& p2, const DecodeFusion& f, unsigned int* sync,
+                         cudaStream_t stream) {
+  const FusedPlan fp = fused_plan<T, WF>(p1, p2, f);
+  if (!fp.ok) return false;
+  // The barrier's counters start at zero in every forward (the workspace is the caller's).
+  cuda_check(cudaMemsetAsync(sync, 0, 2 * sizeof(unsigned int), stream), "cudaMemsetAsync(grid barrier)");
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = fp.grid;
+  cfg.blockDim = dim3(BULK_WARPS * 32);
+  cfg.dynamicSmemBytes = fp.smem;
+  cfg.stream = stream;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeCooperative;
+  attr[0].val.cooperative = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = 1;
+  cuda_check(cudaLaunchKernelEx(&cfg, gemv_bulk_fused_kernel<T, WF>, p1, p2, fp.f1, fp.f2, fp.a_bytes, fp.ring_stride,
+                                f, fp.route_off, sync),
+             "launching grouped_gemv_bulk_fused");
+  return true;
+}
+
 }  // namespace
 
 template <class T>
@@ -326,11 +600,41 @@ int64_t gemv_bulk_run_bytes(const GemmParams& p, WeightFormat wf, int64_t max_gr
   return 0;
 }
 
+template <class T>
+bool launch_gemv_bulk_fused(const GemmParams& p1, const GemmParams& p2, WeightFormat wf, const DecodeFusion& f,
+                            unsigned int* sync, cudaStream_t stream) {
+  if (p1.n <= 0 || p2.n <= 0 || p1.a_scale || f.route.tokens != 1 || f.route.top_k > 32 ||
+      f.route.num_experts > kDecodeRouteMaxExperts || !sync)
+    return false;
+  bool ok = false;
+  switch (wf) {
+    case WeightFormat::kDense: ok = launch_fused_format<T, WeightFormat::kDense>(p1, p2, f, sync, stream); break;
+    case WeightFormat::kMxfp4: ok = launch_fused_format<T, WeightFormat::kMxfp4>(p1, p2, f, sync, stream); break;
+    case WeightFormat::kFp8: return false;  // not measured
+  }
+  if (ok) MOERT_CUDA_LAUNCH_CHECK("grouped_gemv_bulk_fused");
+  return ok;
+}
+
+template <class T>
+int64_t gemv_bulk_fused_run_bytes(const GemmParams& p1, const GemmParams& p2, WeightFormat wf, const DecodeFusion& f) {
+  if (p1.n <= 0 || p2.n <= 0 || f.route.tokens != 1 || f.route.top_k > 32 || f.route.num_experts > kDecodeRouteMaxExperts)
+    return 0;
+  FusedPlan fp;
+  if (wf == WeightFormat::kDense) fp = fused_plan<T, WeightFormat::kDense>(p1, p2, f);
+  else if (wf == WeightFormat::kMxfp4) fp = fused_plan<T, WeightFormat::kMxfp4>(p1, p2, f);
+  return fp.ok ? fp.run2_bytes : 0;
+}
+
 #define MOERT_GEMV_BULK_INSTANTIATE(T)                                                                        \
   template bool launch_gemv_bulk<T>(const GemmParams&, WeightFormat, int64_t, int64_t, int, cudaStream_t);   \
   template bool launch_gemv_bulk_routed<T>(const GemmParams&, WeightFormat, const DecodeFusion&, int,        \
                                            cudaStream_t);                                                    \
-  template int64_t gemv_bulk_run_bytes<T>(const GemmParams&, WeightFormat, int64_t, int);
+  template int64_t gemv_bulk_run_bytes<T>(const GemmParams&, WeightFormat, int64_t, int);                    \
+  template bool launch_gemv_bulk_fused<T>(const GemmParams&, const GemmParams&, WeightFormat, const DecodeFusion&, \
+                                          unsigned int*, cudaStream_t);                                        \
+  template int64_t gemv_bulk_fused_run_bytes<T>(const GemmParams&, const GemmParams&, WeightFormat,           \
+                                                const DecodeFusion&);
 MOERT_GEMV_BULK_INSTANTIATE(__nv_bfloat16)
 MOERT_GEMV_BULK_INSTANTIATE(__half)
 

@@ -36,4 +36,19 @@ template <class T>
 bool launch_gemv_bulk_routed(const GemmParams& p, WeightFormat wf, const DecodeFusion& f, int forced_ppw,
                              cudaStream_t stream);
 
+// One token: GEMV1 (p1, routed as launch_gemv_bulk_routed) and GEMV2 (p2)
+// in one cooperative kernel with a grid barrier between them; `sync` is two
+// unsigned ints of device memory that it zeroes (cudaMemsetAsync) before the
+// launch. Returns false without launching when the call cannot take it (the
+// routed kernel's conditions, fp8 weights, a ring or grid that does not fit);
+// the caller then runs the two kernels. Bit-identical to them.
+template <class T>
+bool launch_gemv_bulk_fused(const GemmParams& p1, const GemmParams& p2, WeightFormat wf, const DecodeFusion& f,
+                            unsigned int* sync, cudaStream_t stream);
+
+// Bytes of GEMV2's weight rows one warp of the fused kernel reads back to
+// back (its L2 prefetch period), or 0 when the call cannot take the kernel.
+template <class T>
+int64_t gemv_bulk_fused_run_bytes(const GemmParams& p1, const GemmParams& p2, WeightFormat wf, const DecodeFusion& f);
+
 }  // namespace moert_cuda

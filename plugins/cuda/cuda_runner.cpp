@@ -233,6 +233,10 @@ CudaRunner::CudaRunner(const moert_layer_desc& layer, int32_t device_id) : devic
     } else if (key == "cuda.wgmma_l2_hints") {
       invalid_if(val != "off" && val != "on", "option cuda.wgmma_l2_hints: expected off or on, got '" + val + "'");
       wgmma_l2_hints_ = val == "on";
+    } else if (key == "cuda.fused_gemv") {
+      invalid_if(val != "auto" && val != "off" && val != "on",
+                 "option cuda.fused_gemv: expected auto, off or on, got '" + val + "'");
+      fused_gemv_ = val == "auto" ? FusedGemv::kAuto : val == "on" ? FusedGemv::kOn : FusedGemv::kOff;
     } else if (key == "cuda.fused_decode") {
       invalid_if(val != "auto" && val != "off", "option cuda.fused_decode: expected auto or off, got '" + val + "'");
       fused_decode_ = val == "auto";
@@ -284,6 +288,7 @@ WorkspaceLayout CudaRunner::layout(int64_t max_tokens) const {
   w.tile_row0 = take(sizeof(int32_t) * tiles);
   w.tile_count = take(sizeof(int32_t));
   w.sorted_slot = take(sizeof(int32_t) * S);
+  w.grid_sync = take(2 * sizeof(uint32_t));  // the fused one-token GEMVs' grid barrier (option cuda.fused_gemv)
   const bool aq = d_.activation_quant == MOERT_ACT_QUANT_FP8_PER_TOKEN;
   w.xq = take(aq ? elt * T * d_.hidden_size : 0);
   w.xs = take(aq ? sizeof(float) * T : 0);
@@ -552,6 +557,14 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   fd.route = rp;
   fd.sort = sb;
   fd.num_local_experts = static_cast<int32_t>(E);
+  // GEMV1 and GEMV2 in one cooperative kernel (grouped_gemv_bulk.cuh). auto:
+  // when GEMV2's weight rows are >= 4 KB. H200, graph replay, one token, same
+  // call, two kernels -> one: mixtral (28 KB rows) 196.6 -> 178.9 us, gpt-oss
+  // bf16 (5.6 KB) 75.4 -> 69.9; qwen3 (1.5 KB) 38.7 -> 43.3 and gpt-oss MXFP4
+  // (1.4 KB) 55.1 -> 56.7 (and qwen3 45.4 with GEMV2 filling GEMV1's ring).
+  const bool fused12_wanted = fused_gemv_ == FusedGemv::kOn ||
+                              (fused_gemv_ == FusedGemv::kAuto && weight_row_bytes(I) >= 4096);
+  const bool fused12 = fuse && fused12_wanted && gemv_bulk_fused_run_bytes<T>(g1, g2, wf_, fd) > 0;
   // One token: while GEMM1 streams its weights, its blocks bring the same
   // experts' GEMM2 weights into L2 (up to 40% of L2 over the top-k experts;
   // MOERT_CUDA_L2_PREFETCH_PCT changes the share, for experiments), so GEMM2
@@ -570,7 +583,9 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
     // its other rows as slow as before).
     const int64_t per_expert = static_cast<int64_t>(H * rb2);
     const int64_t budget = std::min(per_expert, device_l2_bytes() * pct / 100 / K);
-    int64_t period = bulk_gemv ? gemv_bulk_run_bytes<T>(g2, wf_, max_groups, gemv_.pairs_per_warp) : 0;
+    int64_t period = fused12 ? gemv_bulk_fused_run_bytes<T>(g1, g2, wf_, fd)
+                     : bulk_gemv ? gemv_bulk_run_bytes<T>(g2, wf_, max_groups, gemv_.pairs_per_warp)
+                                 : 0;
     if (period <= 0 || period > per_expert) period = per_expert;  // another kernel: a prefix of each expert
     g1.prefetch = w2_.get();
     g1.prefetch_expert_bytes = per_expert;
@@ -578,7 +593,11 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
     g1.prefetch_bytes = static_cast<int64_t>(static_cast<double>(period) * budget / per_expert) & ~int64_t{15};
     if (g1.prefetch_bytes <= 0 || 4 * budget < 3 * per_expert) g1.prefetch = nullptr;
   }
-  if (!(fuse && launch_gemv_bulk_routed<T>(g1, wf_, fd, gemv_.pairs_per_warp, st))) {
+  // One token, option cuda.fused_gemv: on: GEMV1 and GEMV2 in one cooperative
+  // kernel (grouped_gemv_bulk.cuh); false when the call cannot take it.
+  const bool both_fused =
+      fused12 && launch_gemv_bulk_fused<T>(g1, g2, wf_, fd, reinterpret_cast<unsigned int*>(at(L.grid_sync)), st);
+  if (!both_fused && !(fuse && launch_gemv_bulk_routed<T>(g1, wf_, fd, gemv_.pairs_per_warp, st))) {
     if (d_.routing_method == MOERT_ROUTING_CUSTOM) {
       int64_t shp[2] = {tokens, K};
       moert_tensor tw{at(L.topk_weights), {MOERT_DEVICE_CUDA, device_}, 2, kF32, shp, nullptr, 0};
@@ -601,7 +620,7 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
                                   nullptr, st);
     run_grouped(g1, wf_);
   }
-  run_grouped(g2, wf_);
+  if (!both_fused) run_grouped(g2, wf_);
 
   CombineParams cp{};
   cp.y = at(L.y);

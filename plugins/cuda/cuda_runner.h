@@ -35,7 +35,7 @@ class DeviceBuffer {
 // Byte offsets of the workspace regions for a given max token count.
 struct WorkspaceLayout {
   size_t topk_weights, local_ids, raw_ids, offsets, active, active_count, tile_expert, tile_row0, tile_count,
-      sorted_slot, xq, xs, inter, y, shared, shared_bytes, total;
+      sorted_slot, grid_sync, xq, xs, inter, y, shared, shared_bytes, total;
 };
 
 class CudaRunner {
@@ -66,6 +66,8 @@ class CudaRunner {
   int forced_tile_rows_ = 0;   // option cuda.mma_tile_rows (0 = auto)
   int mma_bk_ = 64;            // option cuda.mma_bk (dense weights; quantized use 32)
   bool fused_decode_ = true;   // option cuda.fused_decode (auto | off)
+  enum class FusedGemv { kAuto, kOn, kOff };
+  FusedGemv fused_gemv_ = FusedGemv::kAuto;  // option cuda.fused_gemv (auto | on | off)
   bool l2_prefetch_ = true;    // option cuda.l2_prefetch (auto | off)
   bool wgmma_l2_hints_ = false;  // option cuda.wgmma_l2_hints (off | on)
   GemvTuning gemv_;            // options cuda.gemv_kernel, cuda.gemv_pairs_per_warp

@@ -75,7 +75,8 @@ TEST(CudaPlugin, BadDecodeKernelOptionNamesTheKey) {
   const Plugin& p = plugin();
   for (const moert_kv kv : {moert_kv{"cuda.gemv_kernel", "fast"}, moert_kv{"cuda.gemv_pairs_per_warp", "65"},
                             moert_kv{"cuda.fused_decode", "on"}, moert_kv{"cuda.gemv_rows_groups", "0"},
-                            moert_kv{"cuda.gemv_rows_per_pass", "4"}, moert_kv{"cuda.wgmma_l2_hints", "auto"}}) {
+                            moert_kv{"cuda.gemv_rows_per_pass", "4"}, moert_kv{"cuda.wgmma_l2_hints", "auto"},
+                            moert_kv{"cuda.fused_gemv", "yes"}}) {
     Case c;
     c.options = {kv};
     const moert_layer_desc d = make_desc(c);
@@ -320,7 +321,9 @@ INSTANTIATE_TEST_SUITE_P(All, CudaNumerics, ::testing::ValuesIn(numerics_cases()
 // the float64 reference. Router kinds, gated and single
 // activations, MXFP4 with biases, f16, top-32 (every lane of the routing
 // warp holds a slot), rows in several K-segments in either GEMM, and an
-// expert map over many seeds (tokens with 0, 1 or 2 local slots).
+// expert map over many seeds (tokens with 0, 1 or 2 local slots). The same
+// with GEMV1 and GEMV2 in one cooperative kernel (cuda.fused_gemv: on; its
+// inactive blocks, past the local slots, still meet the grid barrier).
 TEST(CudaPlugin, FusedDecodeMatchesUnfusedBitForBit) {
   REQUIRE_GPU();
   Case base;
@@ -360,7 +363,8 @@ TEST(CudaPlugin, FusedDecodeMatchesUnfusedBitForBit) {
       const auto ref = reference(c0, w, x, lg, 1, nullptr, nullptr);
       auto run = [&](const char* mode) {
         Case c = c0;
-        c.options = {{"cuda.fused_decode", mode}};
+        if (std::string(mode) == "fused_gemv") c.options = {{"cuda.fused_gemv", "on"}};
+        else c.options = {{"cuda.fused_decode", mode}, {"cuda.fused_gemv", "off"}};
         Harness h(c, w);
         h.set_inputs(x, lg, 1);
         h.forward();
@@ -368,8 +372,7 @@ TEST(CudaPlugin, FusedDecodeMatchesUnfusedBitForBit) {
       };
       const auto unfused = run("off");
       EXPECT_LT(rel_err(ref, unfused), bound_for(c0)) << name << " seed " << seed;
-      {
-        const char* mode = "auto";
+      for (const char* mode : {"auto", "fused_gemv"}) {
         const auto got = run(mode);
         ASSERT_EQ(got.size(), unfused.size());
         int64_t diff = 0;
@@ -459,9 +462,13 @@ TEST(CudaPlugin, GraphCaptureReplaysWithNewInputs) {
   const auto* api = plugin().api;
   // Decode and tensor-core paths (1100: 128-row tiles, wgmma on sm_90); one
   // token with and without the shared expert (the routing inside GEMM1).
+  // The last: one token with GEMV1 and GEMV2 in one cooperative kernel
+  // (cuda.fused_gemv: on), whose grid barrier is reset by a memset node.
+  int pass = 0;
   for (const auto& [T, shared] : std::vector<std::pair<int64_t, bool>>{{1, false}, {1, true}, {3, true}, {200, true},
-                                                                        {1100, true}}) {
+                                                                        {1100, true}, {1, false}}) {
     Case c;
+    if (++pass == 6) c.options = {{"cuda.fused_gemv", "on"}};
     c.max_tokens = T > 256 ? T : 256;
     if (T > 256) c.I = 128;  // K % 64 == 0 in both GEMMs
     c.shared = shared;
