@@ -35,6 +35,28 @@ constexpr int BULK_MULTI_ROWS = 8;              // token rows per pass when grou
 constexpr int BULK_SMEM_MAX = 227 * 1024;       // sm_90 dynamic shared memory per block
 
 
+#ifdef MOERT_GEMV_BULK
+// One warp: this block's share of the next GEMM's weights of `expert` into
+// L2: the first prefetch_bytes of every prefetch_period bytes (a warp run of
+// the next GEMM, so each of its warps finds the same share in L2), in pieces
+// of at most 32 KB spread over the lanes; the blocks along x split them.
+__device__ __forceinline__ void prefetch_next_gemm(const GemmParams& p, int expert, int lane) {
+  constexpr int64_t kPiece = 32 * 1024;
+  const int64_t period = p.prefetch_period, keep = p.prefetch_bytes;
+  const int64_t periods = (p.prefetch_expert_bytes + period - 1) / period;
+  const int64_t pieces_per = (keep + kPiece - 1) / kPiece;
+  const int64_t total = periods * pieces_per;
+  const int64_t share = (total + gridDim.x - 1) / gridDim.x;
+  const int64_t begin = (int64_t)blockIdx.x * share, end = min(begin + share, total);
+  const uint8_t* base = static_cast<const uint8_t*>(p.prefetch) + (int64_t)expert * p.prefetch_expert_bytes;
+  for (int64_t i = begin + lane; i < end; i += 32) {
+    const int64_t per = i / pieces_per, off = per * period + (i - per * pieces_per) * kPiece;
+    const int64_t lim = min(per * period + keep, p.prefetch_expert_bytes);
+    if (off < lim) bulk_prefetch_l2(base + off, (uint32_t)min(kPiece, lim - off));
+  }
+}
+#endif
+
 // Block: BULK_WARPS warps of one expert (blockIdx.y indexes the active
 // experts). Warp w of block b owns pairs [first, first + ppw), first =
 // (b * BULK_WARPS + w) * ppw, and reads them as `segs` K-segments each of
@@ -104,25 +126,6 @@ __global__ void __launch_bounds__(BULK_WARPS * 32) gemv_bulk_kernel(const GemmPa
       bulk_copy(dst + seg_chunks * 16, src + row_bytes, bytes, bar);
     }
   };
-  // Warp 0: this block's share of the next GEMM's weights of its expert into
-  // L2: the first prefetch_bytes of every prefetch_period bytes (a warp run
-  // of the next GEMM, so each of its warps finds the same share in L2), in
-  // pieces of at most 32 KB spread over the lanes.
-  auto prefetch_next = [&] {
-    constexpr int64_t kPiece = 32 * 1024;
-    const int64_t period = p.prefetch_period, keep = p.prefetch_bytes;
-    const int64_t periods = (p.prefetch_expert_bytes + period - 1) / period;
-    const int64_t pieces_per = (keep + kPiece - 1) / kPiece;
-    const int64_t total = periods * pieces_per;
-    const int64_t share = (total + gridDim.x - 1) / gridDim.x;
-    const int64_t begin = (int64_t)blockIdx.x * share, end = min(begin + share, total);
-    const uint8_t* base = static_cast<const uint8_t*>(p.prefetch) + (int64_t)expert * p.prefetch_expert_bytes;
-    for (int64_t i = begin + lane; i < end; i += 32) {
-      const int64_t per = i / pieces_per, off = per * period + (i - per * pieces_per) * kPiece;
-      const int64_t lim = min(per * period + keep, p.prefetch_expert_bytes);
-      if (off < lim) bulk_prefetch_l2(base + off, (uint32_t)min(kPiece, lim - off));
-    }
-  };
 
   if (lane == 0) {
     for (int d = 0; d < depth; ++d) mbar_init(bars + 8 * d, 1);
@@ -136,7 +139,7 @@ __global__ void __launch_bounds__(BULK_WARPS * 32) gemv_bulk_kernel(const GemmPa
     // First copies before the token rows are staged: they need no A.
     if (lane == 0)
       for (int i = 0; i < min(depth, items); ++i) issue(i, (used + i) % depth);
-    if (p.prefetch && warp == 0 && r0 == rb) prefetch_next();
+    if (p.prefetch && warp == 0 && r0 == rb) prefetch_next_gemm(p, expert, lane);  // warp 0: GEMV2's weights into L2
     {
       if (r0 != rb) __syncthreads();  // the previous pass is done reading the staged rows
       uint4* dst = reinterpret_cast<uint4*>(bulk_smem);
@@ -336,21 +339,7 @@ __global__ void __launch_bounds__(BULK_WARPS * 32) gemv_bulk_fused_kernel(const 
   // Phase 1: GEMV1 (L2 prefetch of GEMV2's weights by warp 0, as the routed bulk kernel).
   const Stream s1 = make(p1, f1);
   start(s1);
-  if (p1.prefetch && warp == 0 && active) {
-    constexpr int64_t kPiece = 32 * 1024;
-    const int64_t period = p1.prefetch_period, keep = p1.prefetch_bytes;
-    const int64_t periods = (p1.prefetch_expert_bytes + period - 1) / period;
-    const int64_t pieces_per = (keep + kPiece - 1) / kPiece;
-    const int64_t total = periods * pieces_per;
-    const int64_t share = (total + gridDim.x - 1) / gridDim.x;
-    const int64_t begin = (int64_t)blockIdx.x * share, end = min(begin + share, total);
-    const uint8_t* base = static_cast<const uint8_t*>(p1.prefetch) + (int64_t)expert * p1.prefetch_expert_bytes;
-    for (int64_t i = begin + lane; i < end; i += 32) {
-      const int64_t per = i / pieces_per, off = per * period + (i - per * pieces_per) * kPiece;
-      const int64_t lim = min(per * period + keep, p1.prefetch_expert_bytes);
-      if (off < lim) bulk_prefetch_l2(base + off, (uint32_t)min(kPiece, lim - off));
-    }
-  }
+  if (p1.prefetch && warp == 0 && active) prefetch_next_gemm(p1, expert, lane);
   if (active) stage(p1, s1, false);
   else __syncthreads();
   run(p1, s1);

@@ -28,6 +28,21 @@ LayerSpec tiny(int32_t quant = MOERT_QUANT_NONE, moert_dtype wd = kBF16) {
   l.desc.max_num_tokens = 16;
   return l;
 }
+
+// The core's default runner for `l`, with seeded random weights.
+std::unique_ptr<moert::RunnerInstance> runner_with_weights(const LayerSpec& l) {
+  auto runner = moert_test::make_default_runner(l);
+  runner->set_weights(make_random_weights(l, 1).view());
+  return runner;
+}
+
+BenchOptions sweep(std::vector<int64_t> tokens, int reps, int warmup) {
+  BenchOptions o;
+  o.tokens = std::move(tokens);
+  o.reps = reps;
+  o.warmup = warmup;
+  return o;
+}
 }  // namespace
 
 TEST(BenchModel, BytesPerExpertCountsStoredFormatScalesAndBiases) {
@@ -65,12 +80,8 @@ TEST(BenchModel, TouchedExpertsAndFlopsMatchPeerMoe) {
 
 TEST(Bench, SweepOnTheBuiltinRunnerHasTheDocumentedStructure) {
   const LayerSpec l = tiny();
-  auto runner = moert_test::make_default_runner(l);
-  runner->set_weights(make_random_weights(l, 1).view());
-  BenchOptions o;
-  o.tokens = {0, 1, 16};
-  o.reps = 3;
-  o.warmup = 1;
+  auto runner = runner_with_weights(l);
+  BenchOptions o = sweep({0, 1, 16}, 3, 1);
   std::vector<std::string> progress;
   o.progress = [&](const std::string& s) { progress.push_back(s); };
   const auto rows = run_bench(*runner, l, o);
@@ -121,12 +132,8 @@ TEST(Bench, SweepOnTheBuiltinRunnerHasTheDocumentedStructure) {
 
 TEST(Bench, GraphFirstOrderIsRecordedAndStillTimesTheEagerForwards) {
   const LayerSpec l = tiny();
-  auto runner = moert_test::make_default_runner(l);
-  runner->set_weights(make_random_weights(l, 1).view());
-  BenchOptions o;
-  o.tokens = {4};
-  o.reps = 2;
-  o.warmup = 1;
+  auto runner = runner_with_weights(l);
+  BenchOptions o = sweep({4}, 2, 1);
   const auto eager_first = run_bench(*runner, l, o);
   o.graph_first = true;
   const auto graph_first = run_bench(*runner, l, o);
@@ -145,12 +152,8 @@ TEST(Bench, SkewedRoutingCountsTheTouchedExperts) {
   LayerSpec l = tiny();
   l.desc.num_experts = 16;
   l.desc.num_local_experts = 16;
-  auto runner = moert_test::make_default_runner(l);
-  runner->set_weights(make_random_weights(l, 1).view());
-  BenchOptions o;
-  o.tokens = {1, 4};
-  o.reps = 1;
-  o.warmup = 0;
+  auto runner = runner_with_weights(l);
+  BenchOptions o = sweep({1, 4}, 1, 0);
   o.routing = "skewed";
   o.skew = 2.0;
   const auto rows = run_bench(*runner, l, o);
@@ -163,12 +166,8 @@ TEST(Bench, SkewedRoutingCountsTheTouchedExperts) {
 
 TEST(Bench, RefusesTokenCountsAboveTheRunnerAndChunkingLiftsIt) {
   const LayerSpec l = tiny();
-  auto runner = moert_test::make_default_runner(l);
-  runner->set_weights(make_random_weights(l, 1).view());
-  BenchOptions o;
-  o.tokens = {40};
-  o.reps = 1;
-  o.warmup = 0;
+  auto runner = runner_with_weights(l);
+  BenchOptions o = sweep({40}, 1, 0);
   try {
     run_bench(*runner, l, o);
     FAIL() << "no error";
