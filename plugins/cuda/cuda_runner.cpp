@@ -564,7 +564,9 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   // (1.4 KB) 55.1 -> 56.7 (and qwen3 45.4 with GEMV2 filling GEMV1's ring).
   const bool fused12_wanted = fused_gemv_ == FusedGemv::kOn ||
                               (fused_gemv_ == FusedGemv::kAuto && weight_row_bytes(I) >= 4096);
-  const bool fused12 = fuse && fused12_wanted && gemv_bulk_fused_run_bytes<T>(g1, g2, wf_, fd) > 0;
+  // Its GEMV2 bytes per warp run (0: the call cannot take the kernel), the L2 prefetch period below.
+  const int64_t fused12_run = fuse && fused12_wanted ? gemv_bulk_fused_run_bytes<T>(g1, g2, wf_, fd) : 0;
+  const bool fused12 = fused12_run > 0;
   // One token: while GEMM1 streams its weights, its blocks bring the same
   // experts' GEMM2 weights into L2 (up to 40% of L2 over the top-k experts;
   // MOERT_CUDA_L2_PREFETCH_PCT changes the share, for experiments), so GEMM2
@@ -583,7 +585,7 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
     // its other rows as slow as before).
     const int64_t per_expert = static_cast<int64_t>(H * rb2);
     const int64_t budget = std::min(per_expert, device_l2_bytes() * pct / 100 / K);
-    int64_t period = fused12 ? gemv_bulk_fused_run_bytes<T>(g1, g2, wf_, fd)
+    int64_t period = fused12     ? fused12_run
                      : bulk_gemv ? gemv_bulk_run_bytes<T>(g2, wf_, max_groups, gemv_.pairs_per_warp)
                                  : 0;
     if (period <= 0 || period > per_expert) period = per_expert;  // another kernel: a prefix of each expert
@@ -593,8 +595,8 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
     g1.prefetch_bytes = static_cast<int64_t>(static_cast<double>(period) * budget / per_expert) & ~int64_t{15};
     if (g1.prefetch_bytes <= 0 || 4 * budget < 3 * per_expert) g1.prefetch = nullptr;
   }
-  // One token, option cuda.fused_gemv: on: GEMV1 and GEMV2 in one cooperative
-  // kernel (grouped_gemv_bulk.cuh); false when the call cannot take it.
+  // The fused GEMVs when chosen above (false: the launch could not take the
+  // call after all), else GEMV1 routed or after route-and-sort, then GEMV2.
   const bool both_fused =
       fused12 && launch_gemv_bulk_fused<T>(g1, g2, wf_, fd, reinterpret_cast<unsigned int*>(at(L.grid_sync)), st);
   if (!both_fused && !(fuse && launch_gemv_bulk_routed<T>(g1, wf_, fd, gemv_.pairs_per_warp, st))) {
