@@ -6,14 +6,13 @@
 #                  every 20 ms over the whole call (section marks in marks.txt)
 #   marks.txt      wall-clock time of each section
 #   bench.txt      moert bench lines, default and with PDL off (MOERT_CUDA_PDL=0)
-#   nsys_*.txt     per-kernel GPU times, eager against graph, when nsys exists
+# Per-kernel times of eager launches against graph nodes: graph_gap_ncu.sh.
 set -u
 C=${C:-.carry/final}
 O=$OUT
 export LD_LIBRARY_PATH=$C/lib MOERT_CUDA_PLUGIN=$C/lib/moert/plugins/libmoert-cuda.so
 M=$C/bin/moert
-NSYS=$(command -v nsys || ls /usr/local/cuda/bin/nsys /opt/nvidia/nsight-systems*/bin/nsys /usr/local/cuda/nsight-systems*/bin/nsys 2>/dev/null | head -1)
-echo "GPU: $(nvidia-smi --query-gpu=name,driver_version,power.limit --format=csv,noheader | head -1)  nsys: ${NSYS:-none}"
+echo "GPU: $(nvidia-smi --query-gpu=name,driver_version,power.limit --format=csv,noheader | head -1)"
 nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu,clocks_event_reasons.active \
   --format=csv,noheader -lms 20 > $O/smi.csv 2>&1 &
 SMI=$!
@@ -33,13 +32,3 @@ bench pdl_off qwen3 4096,16384 MOERT_CUDA_PDL=0
 bench default gptoss 256,4096
 bench pdl_off gptoss 256,4096 MOERT_CUDA_PDL=0
 kill $SMI 2>/dev/null
-if [ -n "$NSYS" ]; then
-  for pt in mixtral:1024 qwen3:16384; do
-    l=${pt%%:*} t=${pt##*:}
-    timeout 150 $NSYS profile -q -t cuda --cuda-graph-trace=node -o /tmp/gg_$l -f true \
-      $M bench configs/models/peer-shapes.yaml --runner cuda --layer $l --tokens $t --reps 10 > /dev/null 2>&1
-    timeout 60 $NSYS stats -q --report cuda_gpu_trace --format csv -o /tmp/gg_$l /tmp/gg_$l.nsys-rep > /dev/null 2>&1
-    python3 scripts/gpu/graph_gap_summary.py /tmp/gg_${l}_cuda_gpu_trace.csv > $O/nsys_$l.txt 2>&1
-    head -40 $O/nsys_$l.txt
-  done
-fi
