@@ -190,7 +190,7 @@ template <class T, WeightFormat WF, int MR>
 __device__ __forceinline__ void gemv_rows_pass(const GemmParams& p, int expert, const uint8_t* Wb,
                                                int64_t w_row_bytes, int n, bool live, int32_t r0, int mr,
                                                const int32_t (&arow)[MR], int wpp, int ks, int warp, int lane,
-                                               float (*part)[MR][2]) {
+                                               float (*part)[MR][2], int one_trip) {
   using GC = GemvChunk<T, WF>;
   constexpr int EPL = GC::kElems;
   const int chunks = p.k / EPL;
@@ -205,6 +205,22 @@ __device__ __forceinline__ void gemv_rows_pass(const GemmParams& p, int expert, 
   if (live) {
     const int stride = 32 * wpp;
     int c = ks * 32 + lane;
+    // Short dense rows (at most 3 chunks per lane: qwen3's GEMV2, K = 768)
+    // in one trip: all six loads in flight at once instead of a trip of two
+    // chunks and then one of the last. MOERT_CUDA_ROWS_ONETRIP=0 turns it off.
+    if constexpr (WF == WeightFormat::kDense && MR <= GEMV_ROWS_FEW) {
+      if (one_trip && chunks > 2 * stride && chunks <= 3 * stride) {
+        const int c2 = c + 2 * stride;
+        const bool third = c2 < chunks;
+        const uint4 q0 = __ldg(w0 + c), q1 = __ldg(w1 + c);
+        const uint4 r0_ = __ldg(w0 + c + stride), r1_ = __ldg(w1 + c + stride);
+        const uint4 t0 = third ? __ldg(w0 + c2) : uint4{}, t1 = third ? __ldg(w1 + c2) : uint4{};
+        gemv_sub<T, WF, 0, MR>(q0, q1, 1.f, 1.f, A, p.lda, arow, c * EPL, mr, acc0, acc1);
+        gemv_sub<T, WF, 0, MR>(r0_, r1_, 1.f, 1.f, A, p.lda, arow, (c + stride) * EPL, mr, acc0, acc1);
+        if (third) gemv_sub<T, WF, 0, MR>(t0, t1, 1.f, 1.f, A, p.lda, arow, c2 * EPL, mr, acc0, acc1);
+        c = chunks;  // done: skip the loops below
+      }
+    }
     // Two chunks per trip: four 16-byte weight loads in flight per lane.
     for (; c + stride < chunks; c += 2 * stride) {
       const uint4 q0 = __ldg(w0 + c), q1 = __ldg(w1 + c);
@@ -256,7 +272,7 @@ __device__ __forceinline__ void gemv_rows_pass(const GemmParams& p, int expert, 
 
 template <class T, WeightFormat WF, int MR>
 __global__ void __launch_bounds__(GEMV_WARPS * 32, gemv_rows_min_blocks<WF, MR>())
-    gemv_rows_kernel(const GemmParams p, const int wpp, const int groups) {
+    gemv_rows_kernel(const GemmParams p, const int wpp, const int groups, const int one_trip) {
   pdl_begin();
   int expert;
   int32_t rb, re;
@@ -281,7 +297,8 @@ __global__ void __launch_bounds__(GEMV_WARPS * 32, gemv_rows_min_blocks<WF, MR>(
         int32_t arow[MR];
 #pragma unroll
         for (int m = 0; m < MR; ++m) arow[m] = a_row_of(p, r0 + min(m, mr - 1));
-        gemv_rows_pass<T, WF, MR>(p, expert, Wb, w_row_bytes, n, n < p.n, r0, mr, arow, wpp, ks, warp, lane, part);
+        gemv_rows_pass<T, WF, MR>(p, expert, Wb, w_row_bytes, n, n < p.n, r0, mr, arow, wpp, ks, warp, lane, part,
+                                  one_trip);
       }
     }
   } else {
@@ -294,7 +311,8 @@ __global__ void __launch_bounds__(GEMV_WARPS * 32, gemv_rows_min_blocks<WF, MR>(
       for (int m = 0; m < MR; ++m) arow[m] = a_row_of(p, r0 + min(m, mr - 1));
       for (int g = 0; g < groups; ++g) {
         const int n = ((blockIdx.x * groups + g) * pairs_per_block + pair) * 2;  // rows n, n+1 (gate, up when paired)
-        gemv_rows_pass<T, WF, MR>(p, expert, Wb, w_row_bytes, n, n < p.n, r0, mr, arow, wpp, ks, warp, lane, part);
+        gemv_rows_pass<T, WF, MR>(p, expert, Wb, w_row_bytes, n, n < p.n, r0, mr, arow, wpp, ks, warp, lane, part,
+                                  one_trip);
       }
     }
   }
@@ -358,12 +376,16 @@ void launch_gemv_rows(const GemmParams& p, int64_t max_groups, int groups, bool 
   const int pairs_per_block = GEMV_WARPS / wpp;
   groups = std::max(1, groups);
   const dim3 grid(ceil_div(p.n, 2 * pairs_per_block * groups), static_cast<unsigned>(max_groups));
+  static const int one_trip = [] {
+    const char* e = std::getenv("MOERT_CUDA_ROWS_ONETRIP");
+    return e && e[0] == '0' ? 0 : 1;
+  }();
   if (few_rows)
     launch_pdl(true, gemv_rows_kernel<T, WF, GEMV_ROWS_FEW>, grid, GEMV_WARPS * 32, 0, stream, "grouped_gemv", p, wpp,
-               groups);
+               groups, one_trip);
   else
     launch_pdl(true, gemv_rows_kernel<T, WF, GEMV_ROWS>, grid, GEMV_WARPS * 32, 0, stream, "grouped_gemv", p, wpp,
-               groups);
+               groups, one_trip);
 }
 
 // Auto, at one token row per expert: the bulk-copy kernel

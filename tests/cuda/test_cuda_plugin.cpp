@@ -239,6 +239,11 @@ static std::vector<NumericsCase> numerics_cases() {
   // experts average <= 2 rows): groups of 1-9 rows take 1-5 passes, with
   // the K split, fp8 block scales and MXFP4 (with 1 group per block).
   add_rows("bf16_rows_2_per_pass", base, {{"cuda.gemv_rows_per_pass", "2"}}, {3, 37});
+  // Short dense rows in one trip of loads (K = 768: three chunks per lane in
+  // GEMV1; K = 640: the third chunk on half the lanes in GEMV2).
+  Case one_trip = base;
+  one_trip.H = 768; one_trip.I = 640;
+  add_rows("bf16_rows_one_trip", one_trip, {{"cuda.gemv_rows_per_pass", "2"}}, {5, 37});
   add_rows("bf16_rows_2_per_pass_ksplit", gemv_all, {{"cuda.gemv_rows_per_pass", "2"}}, {5, 40});
   add_rows("fp8_block128_rows_2_per_pass", fp8bw, {{"cuda.gemv_rows_per_pass", "2"}}, {7});
   add_rows("mxfp4_rows_2_per_pass", mx, {{"cuda.gemv_rows_per_pass", "2"}, {"cuda.gemv_rows_groups", "1"}}, {6});
