@@ -28,6 +28,12 @@ struct DecodeFusion {
   RoutingParams route;  // one token; outputs are published by block (0,0)
   SortBuffers sort;     // what route_and_sort would write (published with it)
   int32_t num_local_experts;
+  unsigned int* tickets = nullptr;  // zeroed by the publishing block (GEMV2's combine tickets), or null
+  int32_t ntickets = 0;
+  // With tickets: the layer's output row, which the publishing block zeroes
+  // when the token has no local slot (GEMV2 then has no block to combine it).
+  void* out = nullptr;
+  int32_t out_bytes = 0;  // a multiple of 16
 };
 
 // The routed token, in a block's shared memory.
@@ -94,6 +100,9 @@ __device__ __forceinline__ void decode_route_block(const DecodeFusion& f, Decode
     *s.active_count = nact;
     *s.tile_count = nact;
   }
+  for (int i = threadIdx.x; i < f.ntickets; i += blockDim.x) f.tickets[i] = 0u;
+  if (f.tickets && nact == 0)
+    for (int i = threadIdx.x; i < f.out_bytes / 16; i += blockDim.x) static_cast<uint4*>(f.out)[i] = make_uint4(0, 0, 0, 0);
 }
 
 }  // namespace moert_cuda

@@ -57,6 +57,33 @@ __device__ __forceinline__ void prefetch_next_gemm(const GemmParams& p, int expe
 }
 #endif
 
+#ifdef MOERT_GEMV_BULK
+// GEMV2's combine (CombineTail, grouped_gemv_bulk.cuh): block column
+// blockIdx.x's output columns summed over the token's local slots, in slot
+// order with the combine kernel's fmaf chain, from the rows the other blocks
+// of the column wrote (coherent loads: same grid). (With no local slot no
+// block arrives; the routed GEMV1 then writes the zeros: decode_route.cuh.)
+template <class T>
+__device__ __forceinline__ void combine_block_columns(const void* rows, int64_t ldc, int n, const float* weights,
+                                                  const int32_t* local_ids, int top_k, void* out_row, int ppw) {
+  const int span = 2 * BULK_WARPS * ppw;
+  const int c0 = blockIdx.x * span, c1 = min(c0 + span, n);
+  const T* y = static_cast<const T*>(rows);
+  T* out = static_cast<T*>(out_row);
+  for (int h = c0 + 2 * (int)threadIdx.x; h < c1; h += 2 * (int)blockDim.x) {
+    float a0 = 0.f, a1 = 0.f;
+    for (int k = 0; k < top_k; ++k) {
+      if (local_ids[k] < 0) continue;
+      const float w = weights[k];
+      const float2 f = unpack2<T>(__ldcg(reinterpret_cast<const unsigned int*>(y + (int64_t)k * ldc + h)));
+      a0 = fmaf(w, f.x, a0);
+      a1 = fmaf(w, f.y, a1);
+    }
+    *reinterpret_cast<uint32_t*>(out + h) = pack2<T>(a0, a1);
+  }
+}
+#endif
+
 // Block: BULK_WARPS warps of one expert (blockIdx.y indexes the active
 // experts). Warp w of block b owns pairs [first, first + ppw), first =
 // (b * BULK_WARPS + w) * ppw, and reads them as `segs` K-segments each of
@@ -74,7 +101,8 @@ template <class T, WeightFormat WF, int MR, bool ROUTED>
 __global__ void __launch_bounds__(BULK_WARPS * 32) gemv_bulk_kernel(const GemmParams p, const int ppw,
                                                                    const int depth, const int segs,
                                                                    const int seg_chunks, const int a_bytes,
-                                                                   const DecodeFusion f, const int route_off) {
+                                                                   const DecodeFusion f, const int route_off,
+                                                                   const CombineTail ct) {
 #ifdef MOERT_GEMV_BULK
   static_assert(!ROUTED || MR == 1, "the fused mode is for one token");
   extern __shared__ __align__(128) unsigned char bulk_smem[];
@@ -183,6 +211,29 @@ __global__ void __launch_bounds__(BULK_WARPS * 32) gemv_bulk_kernel(const GemmPa
         issue(i + depth, d);
       }
       if (seg == segs - 1) gemv_finish_pair<T, MR>(p, expert, r0, n, mr, lane, acc0, acc1);
+    }
+  }
+  // (Not for fp8 weights, which the one-token fused path never takes: the
+  // tail pushed that variant into spills.)
+  if constexpr (!ROUTED && MR == 1 && WF != WeightFormat::kFp8) {
+    if (ct.tickets) {
+      // The last of the column's active rows to finish combines it; the
+      // fences order this block's row stores before its ticket and the other
+      // blocks' stores before the last block's loads. The flag lives in the
+      // staged-row region, unused once every warp is past its loop (no
+      // static shared memory: the variant is set to take the maximum dynamic
+      // amount, which static memory would push over the limit).
+      volatile int* last_of_column = reinterpret_cast<volatile int*>(bulk_smem);
+      __syncthreads();
+      if (threadIdx.x == 0) {
+        __threadfence();
+        *last_of_column = atomicAdd(ct.tickets + blockIdx.x, 1u) + 1u == (unsigned)*p.active_count;
+      }
+      __syncthreads();
+      if (*last_of_column) {
+        __threadfence();
+        combine_block_columns<T>(p.c, p.ldc, p.n, ct.weights, ct.local_ids, ct.top_k, ct.out, ppw);
+      }
     }
   }
 #endif  // MOERT_GEMV_BULK
@@ -443,27 +494,27 @@ BulkPlan bulk_plan(const GemmParams& p, int64_t max_groups, int forced_ppw, int 
 
 template <class T, WeightFormat WF, int MR, bool ROUTED>
 bool launch_bulk_format(const GemmParams& p, int64_t max_groups, int forced_ppw, const DecodeFusion& f,
-                        cudaStream_t stream) {
+                        const CombineTail& ct, cudaStream_t stream) {
   const BulkPlan b = bulk_plan<T, WF, MR, ROUTED>(p, max_groups, forced_ppw, f.route.num_experts);
   if (!b.ok) return false;
   bulk_allow_smem<T, WF, MR, ROUTED>();
   // ROUTED is the forward's first kernel: no PDL, it starts after all earlier work.
   launch_pdl(!ROUTED, gemv_bulk_kernel<T, WF, MR, ROUTED>, b.grid, BULK_WARPS * 32, b.smem, stream,
              "grouped_gemv_bulk", p, b.ppw, b.depth, b.segs, b.seg_chunks, static_cast<int>(b.a_region), f,
-             static_cast<int>(b.route_off));
+             static_cast<int>(b.route_off), ct);
   return true;
 }
 
 template <class T, int MR, bool ROUTED>
 bool launch_bulk_rows(const GemmParams& p, WeightFormat wf, int64_t max_groups, int forced_ppw, const DecodeFusion& f,
-                      cudaStream_t stream) {
+                      cudaStream_t stream, const CombineTail& ct = CombineTail{}) {
   switch (wf) {
     case WeightFormat::kDense:
-      return launch_bulk_format<T, WeightFormat::kDense, MR, ROUTED>(p, max_groups, forced_ppw, f, stream);
+      return launch_bulk_format<T, WeightFormat::kDense, MR, ROUTED>(p, max_groups, forced_ppw, f, ct, stream);
     case WeightFormat::kFp8:
-      return launch_bulk_format<T, WeightFormat::kFp8, MR, ROUTED>(p, max_groups, forced_ppw, f, stream);
+      return launch_bulk_format<T, WeightFormat::kFp8, MR, ROUTED>(p, max_groups, forced_ppw, f, ct, stream);
     case WeightFormat::kMxfp4:
-      return launch_bulk_format<T, WeightFormat::kMxfp4, MR, ROUTED>(p, max_groups, forced_ppw, f, stream);
+      return launch_bulk_format<T, WeightFormat::kMxfp4, MR, ROUTED>(p, max_groups, forced_ppw, f, ct, stream);
   }
   return false;
 }
@@ -579,6 +630,27 @@ bool launch_gemv_bulk_routed(const GemmParams& p, WeightFormat wf, const DecodeF
 }
 
 template <class T>
+bool launch_gemv_bulk_combine(const GemmParams& p, WeightFormat wf, int64_t max_groups, const CombineTail& ct,
+                              int forced_ppw, cudaStream_t stream) {
+  if (max_groups <= 0 || p.n <= 0 || !ct.tickets || (p.n & 1) || (p.ldc & 1) || wf == WeightFormat::kFp8) return false;
+  const DecodeFusion none{};
+  const bool ok = launch_bulk_rows<T, 1, false>(p, wf, max_groups, forced_ppw, none, stream, ct);
+  if (ok) MOERT_CUDA_LAUNCH_CHECK("grouped_gemv_bulk (combine)");
+  return ok;
+}
+
+template <class T>
+int64_t gemv_bulk_combine_tickets(const GemmParams& p, WeightFormat wf, int64_t max_groups, int forced_ppw) {
+  auto cols = [&](const BulkPlan& b) { return b.ok ? (int64_t)b.grid.x : int64_t{0}; };
+  switch (wf) {
+    case WeightFormat::kDense: return cols(bulk_plan<T, WeightFormat::kDense, 1, false>(p, max_groups, forced_ppw, 0));
+    case WeightFormat::kFp8: return cols(bulk_plan<T, WeightFormat::kFp8, 1, false>(p, max_groups, forced_ppw, 0));
+    case WeightFormat::kMxfp4: return cols(bulk_plan<T, WeightFormat::kMxfp4, 1, false>(p, max_groups, forced_ppw, 0));
+  }
+  return 0;
+}
+
+template <class T>
 int64_t gemv_bulk_run_bytes(const GemmParams& p, WeightFormat wf, int64_t max_groups, int forced_ppw) {
   auto run = [&](const BulkPlan& b) { return b.ok ? (int64_t)b.ppw * 2 * b.row_bytes : int64_t{0}; };
   switch (wf) {
@@ -620,6 +692,9 @@ int64_t gemv_bulk_fused_run_bytes(const GemmParams& p1, const GemmParams& p2, We
   template bool launch_gemv_bulk_routed<T>(const GemmParams&, WeightFormat, const DecodeFusion&, int,        \
                                            cudaStream_t);                                                    \
   template int64_t gemv_bulk_run_bytes<T>(const GemmParams&, WeightFormat, int64_t, int);                    \
+  template bool launch_gemv_bulk_combine<T>(const GemmParams&, WeightFormat, int64_t, const CombineTail&, int,  \
+                                            cudaStream_t);                                                     \
+  template int64_t gemv_bulk_combine_tickets<T>(const GemmParams&, WeightFormat, int64_t, int);              \
   template bool launch_gemv_bulk_fused<T>(const GemmParams&, const GemmParams&, WeightFormat, const DecodeFusion&, \
                                           unsigned int*, cudaStream_t);                                        \
   template int64_t gemv_bulk_fused_run_bytes<T>(const GemmParams&, const GemmParams&, WeightFormat,           \

@@ -25,6 +25,33 @@ bool launch_gemv_bulk(const GemmParams& p, WeightFormat wf, int64_t max_groups, 
 template <class T>
 int64_t gemv_bulk_run_bytes(const GemmParams& p, WeightFormat wf, int64_t max_groups, int forced_ppw);
 
+// One token, no shared expert: GEMV2 also does the combine. Each block
+// column x (the output columns [8 x ppw, 8 (x + 1) ppw) that its warps'
+// pairs cover, for every active expert row y) takes a ticket once its rows
+// are written; the last of the active rows to arrive sums that column range
+// over the top-k slots (the combine kernel's arithmetic and order, so the
+// output is bit-identical) into `out`. tickets[x] must be zero at launch:
+// the routed GEMV1 zeroes `ntickets` of them (DecodeFusion::tickets).
+struct CombineTail {
+  unsigned int* tickets = nullptr;  // [ntickets], device memory; null: no combine
+  const float* weights = nullptr;   // [top_k] routing weights (the routed GEMV1's)
+  const int32_t* local_ids = nullptr;  // [top_k], -1: not local
+  int top_k = 0;
+  void* out = nullptr;  // [n] activation dtype: the layer's output row
+};
+
+// GEMV2 with its combine (one token row per expert, bulk kernel): returns
+// false without launching when the call cannot take the bulk kernel (as
+// launch_gemv_bulk); then the caller runs GEMV2 and the combine kernel.
+template <class T>
+bool launch_gemv_bulk_combine(const GemmParams& p, WeightFormat wf, int64_t max_groups, const CombineTail& ct,
+                              int forced_ppw, cudaStream_t stream);
+
+// Tickets launch_gemv_bulk_combine needs for this call (its grid's columns),
+// 0 when the call cannot take it.
+template <class T>
+int64_t gemv_bulk_combine_tickets(const GemmParams& p, WeightFormat wf, int64_t max_groups, int forced_ppw);
+
 // One token (f.route.tokens == 1, routing not custom, no per-token
 // activation scales; see decode_route.cuh): GEMM1 (p as for
 // launch_gemv_bulk) that routes the token itself and publishes the routing

@@ -289,6 +289,8 @@ WorkspaceLayout CudaRunner::layout(int64_t max_tokens) const {
   w.tile_count = take(sizeof(int32_t));
   w.sorted_slot = take(sizeof(int32_t) * S);
   w.grid_sync = take(2 * sizeof(uint32_t));  // the fused one-token GEMVs' grid barrier (option cuda.fused_gemv)
+  // One token: GEMV2's combine tickets, one per block column (at most H / 8: 4 warps of >= 1 pair each).
+  w.combine_tickets = take(sizeof(uint32_t) * (d_.hidden_size / 8 + 1));
   const bool aq = d_.activation_quant == MOERT_ACT_QUANT_FP8_PER_TOKEN;
   w.xq = take(aq ? elt * T * d_.hidden_size : 0);
   w.xs = take(aq ? sizeof(float) * T : 0);
@@ -595,11 +597,35 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
     g1.prefetch_bytes = static_cast<int64_t>(static_cast<double>(period) * budget / per_expert) & ~int64_t{15};
     if (g1.prefetch_bytes <= 0 || 4 * budget < 3 * per_expert) g1.prefetch = nullptr;
   }
+  // One token in two GEMV kernels, no shared expert: GEMV2 also does the
+  // combine (grouped_gemv_bulk.cuh, CombineTail), one launch fewer; the
+  // routed GEMV1 zeroes its tickets. MOERT_CUDA_GEMV2_COMBINE=0 turns it off.
+  static const bool gemv2_combine = [] {
+    const char* e = std::getenv("MOERT_CUDA_GEMV2_COMBINE");
+    return !(e && e[0] == '0');
+  }();
+  CombineTail ct{};
+  if (fuse && !fused12 && !sh && gemv2_combine) {
+    const int64_t cols = gemv_bulk_combine_tickets<T>(g2, wf_, max_groups, gemv_.pairs_per_warp);
+    const int64_t out_bytes = H * static_cast<int64_t>(sizeof(T));
+    if (cols > 0 && cols <= H / 8 + 1 && out_bytes % 16 == 0 && reinterpret_cast<uintptr_t>(data_ptr(a.output)) % 16 == 0) {
+      fd.tickets = reinterpret_cast<unsigned int*>(at(L.combine_tickets));
+      fd.ntickets = static_cast<int32_t>(cols);
+      ct.tickets = fd.tickets;
+      ct.weights = rp.topk_weights;
+      ct.local_ids = rp.local_ids;
+      ct.top_k = static_cast<int>(K);
+      ct.out = data_ptr(a.output);
+      fd.out = ct.out;
+      fd.out_bytes = static_cast<int32_t>(out_bytes);
+    }
+  }
   // The fused GEMVs when chosen above (false: the launch could not take the
   // call after all), else GEMV1 routed or after route-and-sort, then GEMV2.
   const bool both_fused =
       fused12 && launch_gemv_bulk_fused<T>(g1, g2, wf_, fd, reinterpret_cast<unsigned int*>(at(L.grid_sync)), st);
-  if (!both_fused && !(fuse && launch_gemv_bulk_routed<T>(g1, wf_, fd, gemv_.pairs_per_warp, st))) {
+  const bool routed = !both_fused && fuse && launch_gemv_bulk_routed<T>(g1, wf_, fd, gemv_.pairs_per_warp, st);
+  if (!both_fused && !routed) {
     if (d_.routing_method == MOERT_ROUTING_CUSTOM) {
       int64_t shp[2] = {tokens, K};
       moert_tensor tw{at(L.topk_weights), {MOERT_DEVICE_CUDA, device_}, 2, kF32, shp, nullptr, 0};
@@ -622,7 +648,10 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
                                   nullptr, st);
     run_grouped(g1, wf_);
   }
-  if (!both_fused) run_grouped(g2, wf_);
+  // GEMV2 and the combine in one kernel only after the routed GEMV1 (it zeroed the tickets).
+  const bool combined =
+      !both_fused && routed && ct.tickets && launch_gemv_bulk_combine<T>(g2, wf_, max_groups, ct, gemv_.pairs_per_warp, st);
+  if (!both_fused && !combined) run_grouped(g2, wf_);
 
   CombineParams cp{};
   cp.y = at(L.y);
@@ -635,7 +664,7 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   if (!sh) {
     cp.t0 = 0;
     cp.t1 = tokens;
-    launch_combine<T>(cp, st);
+    if (!combined) launch_combine<T>(cp, st);
     return;
   }
 
