@@ -609,6 +609,17 @@ bool launch_fused_format(const GemmParams& p1, const GemmParams& p2, const Decod
   return true;
 }
 
+// The plan of the one-token-row, not-routed bulk kernel for this call.
+template <class T>
+BulkPlan one_row_plan(const GemmParams& p, WeightFormat wf, int64_t max_groups, int forced_ppw) {
+  switch (wf) {
+    case WeightFormat::kDense: return bulk_plan<T, WeightFormat::kDense, 1, false>(p, max_groups, forced_ppw, 0);
+    case WeightFormat::kFp8: return bulk_plan<T, WeightFormat::kFp8, 1, false>(p, max_groups, forced_ppw, 0);
+    case WeightFormat::kMxfp4: return bulk_plan<T, WeightFormat::kMxfp4, 1, false>(p, max_groups, forced_ppw, 0);
+  }
+  return BulkPlan{};
+}
+
 }  // namespace
 
 template <class T>
@@ -641,24 +652,14 @@ bool launch_gemv_bulk_combine(const GemmParams& p, WeightFormat wf, int64_t max_
 
 template <class T>
 int64_t gemv_bulk_combine_tickets(const GemmParams& p, WeightFormat wf, int64_t max_groups, int forced_ppw) {
-  auto cols = [&](const BulkPlan& b) { return b.ok ? (int64_t)b.grid.x : int64_t{0}; };
-  switch (wf) {
-    case WeightFormat::kDense: return cols(bulk_plan<T, WeightFormat::kDense, 1, false>(p, max_groups, forced_ppw, 0));
-    case WeightFormat::kFp8: return cols(bulk_plan<T, WeightFormat::kFp8, 1, false>(p, max_groups, forced_ppw, 0));
-    case WeightFormat::kMxfp4: return cols(bulk_plan<T, WeightFormat::kMxfp4, 1, false>(p, max_groups, forced_ppw, 0));
-  }
-  return 0;
+  const BulkPlan b = one_row_plan<T>(p, wf, max_groups, forced_ppw);
+  return b.ok ? (int64_t)b.grid.x : 0;
 }
 
 template <class T>
 int64_t gemv_bulk_run_bytes(const GemmParams& p, WeightFormat wf, int64_t max_groups, int forced_ppw) {
-  auto run = [&](const BulkPlan& b) { return b.ok ? (int64_t)b.ppw * 2 * b.row_bytes : int64_t{0}; };
-  switch (wf) {
-    case WeightFormat::kDense: return run(bulk_plan<T, WeightFormat::kDense, 1, false>(p, max_groups, forced_ppw, 0));
-    case WeightFormat::kFp8: return run(bulk_plan<T, WeightFormat::kFp8, 1, false>(p, max_groups, forced_ppw, 0));
-    case WeightFormat::kMxfp4: return run(bulk_plan<T, WeightFormat::kMxfp4, 1, false>(p, max_groups, forced_ppw, 0));
-  }
-  return 0;
+  const BulkPlan b = one_row_plan<T>(p, wf, max_groups, forced_ppw);
+  return b.ok ? (int64_t)b.ppw * 2 * b.row_bytes : 0;
 }
 
 template <class T>
