@@ -1,5 +1,6 @@
 // Routing kernels (see routing.cuh). One warp per token; scores live in
-// shared memory; top-k is k rounds of a warp arg-max (ties -> lower id).
+// shared memory; top-k is k rounds of a warp arg-max (ties -> lower id) by
+// warp reductions (routing_device.cuh).
 #include "routing_device.cuh"
 
 namespace moert_cuda {

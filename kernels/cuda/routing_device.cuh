@@ -14,20 +14,25 @@ __device__ __forceinline__ float load_logit(const void* p, int dt, int64_t i) {
   return __half2float(static_cast<const __half*>(p)[i]);
 }
 
-// Warp arg-max over v[0..n): larger value wins, equal values -> lower index.
-__device__ __forceinline__ int warp_argmax(const float* v, int n, int lane) {
-  float best = -INFINITY;
-  int bi = 0x7fffffff;
-  for (int i = lane; i < n; i += 32) {
-    float x = v[i];
-    if (x > best || (x == best && i < bi)) { best = x; bi = i; }
+// Ordered key of a selection score for the top-k reductions: a larger score
+// has a larger key (-0 counts as +0, as the comparison of floats has it);
+// NaN sorts below every number and kTaken below NaN.
+constexpr unsigned kTaken = 0u;
+__device__ __forceinline__ unsigned order_key(float v) {
+  if (v != v) return 1u;
+  const unsigned u = __float_as_uint(v + 0.f);  // -0 + 0 = +0
+  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+// This lane's best key among experts lane, lane + 32, ... (ties -> the lower
+// id; a lane without experts reports kTaken).
+__device__ __forceinline__ void lane_best(const unsigned* key, int n, int lane, unsigned& best, int& id) {
+  best = kTaken;
+  id = lane;
+  for (int e = lane; e < n; e += 32) {
+    const unsigned k = key[e];
+    if (k > best) { best = k; id = e; }
   }
-  for (int o = 16; o > 0; o >>= 1) {
-    float ob = __shfl_xor_sync(0xffffffffu, best, o);
-    int oi = __shfl_xor_sync(0xffffffffu, bi, o);
-    if (ob > best || (ob == best && oi < bi)) { best = ob; bi = oi; }
-  }
-  return bi;
 }
 
 __device__ __forceinline__ float warp_sum(float v) {
@@ -60,10 +65,27 @@ __device__ __forceinline__ void route_token(const RoutingParams& p, int64_t t, f
   const int E = p.num_experts;
   float* sel = score + E;              // selection scores (biased, masked)
   float mx = -INFINITY;
-  for (int e = lane; e < E; e += 32) {
-    float x = routing_detail::load_logit(p.logits, p.logits_dtype, t * E + e);
-    score[e] = x;
-    mx = fmaxf(mx, x);
+  // Four logits (and bias values) per lane in flight at once: all loads of a
+  // batch are issued before any of its shared-memory stores. The bias waits in
+  // sel until the scores are known.
+  constexpr int kBatch = 4;
+  for (int e0 = lane; e0 < E; e0 += 32 * kBatch) {
+    float x[kBatch], b[kBatch];
+#pragma unroll
+    for (int j = 0; j < kBatch; ++j) {
+      const int e = e0 + 32 * j;
+      x[j] = e < E ? routing_detail::load_logit(p.logits, p.logits_dtype, t * E + e) : -INFINITY;
+      b[j] = e < E && p.correction_bias ? __ldg(p.correction_bias + e) : 0.f;
+    }
+#pragma unroll
+    for (int j = 0; j < kBatch; ++j) {
+      const int e = e0 + 32 * j;
+      if (e < E) {
+        score[e] = x[j];
+        sel[e] = b[j];
+        mx = fmaxf(mx, x[j]);
+      }
+    }
   }
   __syncwarp();
   if (!p.sigmoid) {
@@ -75,7 +97,7 @@ __device__ __forceinline__ void route_token(const RoutingParams& p, int64_t t, f
   } else {
     for (int e = lane; e < E; e += 32) score[e] = 1.f / (1.f + expf(-score[e]));
   }
-  for (int e = lane; e < E; e += 32) sel[e] = score[e] + (p.correction_bias ? p.correction_bias[e] : 0.f);
+  for (int e = lane; e < E; e += 32) sel[e] = score[e] + sel[e];  // each lane its own experts
   __syncwarp();
   if (p.grouped) {
     // Group score: sum of the top-2 biased scores (max when no bias); lane g owns group g.
@@ -105,18 +127,29 @@ __device__ __forceinline__ void route_token(const RoutingParams& p, int64_t t, f
       if (!((keep >> (e / per)) & 1u)) sel[e] = -INFINITY;
     __syncwarp();
   }
-  // top-k by repeated arg-max; lane k keeps slot k.
+  // top-k by repeated arg-max (ties -> lower id); lane k keeps slot k. The
+  // scores become ordered keys in place (each lane its own experts), so one
+  // round is two warp reductions (redux.sync: max key, then the least id
+  // holding it) and the owner's rescan of its experts, instead of five
+  // dependent shuffle pairs.
+  unsigned* key = reinterpret_cast<unsigned*>(sel);
+  for (int e = lane; e < E; e += 32) key[e] = routing_detail::order_key(sel[e]);
+  unsigned best;
+  int best_id;
+  routing_detail::lane_best(key, E, lane, best, best_id);
   float my_w = 0.f;
   int32_t my_id = 0;
   float wsum = 0.f;
   for (int k = 0; k < p.top_k; ++k) {
-    const int id = routing_detail::warp_argmax(sel, E, lane);
+    const unsigned top = __reduce_max_sync(0xffffffffu, best);
+    const int id = static_cast<int>(__reduce_min_sync(0xffffffffu, best == top ? (unsigned)best_id : 0xffffffffu));
     const float w = score[id];
     wsum += w;
     if (lane == k) { my_w = w; my_id = id; }
-    __syncwarp();
-    if (lane == 0) sel[id] = -INFINITY;
-    __syncwarp();
+    if ((id & 31) == lane) {  // the owner takes it and finds its next best
+      key[id] = routing_detail::kTaken;
+      routing_detail::lane_best(key, E, lane, best, best_id);
+    }
   }
   if (lane < p.top_k) {
     float w = my_w;
