@@ -1,5 +1,6 @@
 // Token sort and align by expert: groups the routed slots (t*top_k + k) by
-// local expert, on the device, in one single-block kernel. Produces:
+// local expert, on the device, in one single-block kernel (two many-block
+// kernels for large batches). Produces:
 //   offsets [E_local + 1]  start of each expert's rows in sorted order
 //   sorted_slot [slots]    slot of each sorted row
 //   active / active_count  experts with at least one row (the decode GEMV grid)
@@ -30,8 +31,13 @@ inline int64_t max_row_tiles(int64_t slots, int64_t experts, int tile_rows) {
 }
 
 // local_ids [slots], -1 = not local (skipped). Needs E_local <= 4096.
+// block_counts: device scratch of sort_block_counts_ints(slots, E_local)
+// ints; with it, large batches (that function > 0) sort over many blocks in
+// two kernels instead of one block. Null, or a smaller batch: one block.
 void launch_sort_align(const int32_t* local_ids, int64_t slots, int num_local_experts, int tile_rows,
-                       const SortBuffers& out, cudaStream_t stream);
+                       const SortBuffers& out, int32_t* block_counts, cudaStream_t stream);
+// Scratch ints launch_sort_align's many-block sort needs (0: it sorts in one block).
+int64_t sort_block_counts_ints(int64_t slots, int num_local_experts);
 
 // Small batches (up to kRouteSortMaxTokens tokens, scores fitting shared
 // memory): routing (launch_routing's work) and this sort fused into one

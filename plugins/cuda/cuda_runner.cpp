@@ -288,6 +288,7 @@ WorkspaceLayout CudaRunner::layout(int64_t max_tokens) const {
   w.tile_row0 = take(sizeof(int32_t) * tiles);
   w.tile_count = take(sizeof(int32_t));
   w.sorted_slot = take(sizeof(int32_t) * S);
+  w.sort_counts = take(sizeof(int32_t) * sort_block_counts_ints(S, E));  // large batches' many-block sort
   w.grid_sync = take(2 * sizeof(uint32_t));  // the fused one-token GEMVs' grid barrier (option cuda.fused_gemv)
   // One token: GEMV2's combine tickets, one per block column (at most H / 8: 4 warps of >= 1 pair each).
   w.combine_tickets = take(sizeof(uint32_t) * (d_.hidden_size / 8 + 1));
@@ -472,6 +473,14 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
                  reinterpret_cast<int32_t*>(at(L.active)),      reinterpret_cast<int32_t*>(at(L.active_count)),
                  reinterpret_cast<int32_t*>(at(L.tile_expert)), reinterpret_cast<int32_t*>(at(L.tile_row0)),
                  reinterpret_cast<int32_t*>(at(L.tile_count))};
+  // Large batches sort over many blocks (sort_align.cuh) in this scratch
+  // (sized for this batch, 0 ints when small); MOERT_CUDA_SORT_MULTI=0 keeps
+  // the one-block sort, for experiments.
+  static const bool sort_multi = [] {
+    const char* e = std::getenv("MOERT_CUDA_SORT_MULTI");
+    return !(e && e[0] == '0');
+  }();
+  int32_t* sort_counts = sort_multi ? reinterpret_cast<int32_t*>(at(L.sort_counts)) : nullptr;
   // Decode path (GEMV) when experts see few rows on average; tensor cores
   // otherwise, with 128-row tiles once experts average that many rows.
   const bool decode = S <= decode_rows_ * E;
@@ -636,12 +645,12 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
         fail(MOERT_STATUS_INVALID_ARGUMENT, "custom routing function failed");
       }
       launch_map_ids(reinterpret_cast<const int32_t*>(at(L.raw_ids)), rp, st);
-      launch_sort_align(rp.local_ids, S, static_cast<int>(E), tile_rows, sb, st);
+      launch_sort_align(rp.local_ids, S, static_cast<int>(E), tile_rows, sb, sort_counts, st);
     } else if (route_and_sort_fits(rp, static_cast<int>(E))) {
       launch_route_and_sort(rp, static_cast<int>(E), tile_rows, sb, st);  // small batches: one kernel
     } else {
       launch_routing(rp, st);
-      launch_sort_align(rp.local_ids, S, static_cast<int>(E), tile_rows, sb, st);
+      launch_sort_align(rp.local_ids, S, static_cast<int>(E), tile_rows, sb, sort_counts, st);
     }
     if (aq)
       launch_quantize_rows_fp8<T>(x, reinterpret_cast<T*>(at(L.xq)), reinterpret_cast<float*>(at(L.xs)), tokens, H,

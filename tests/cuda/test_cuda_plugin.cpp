@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <random>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -257,6 +258,16 @@ static std::vector<NumericsCase> numerics_cases() {
   ep.num_local = 4;
   ep.expert_map = {0, -1, 1, -1, 2, -1, 3, -1};
   add("expert_map_rank0", ep, {6, 300});
+  // 8800 slots: the many-block sort (sort_align.cu, from 8192 slots; 5
+  // blocks of 2048, the last partial), alone and with non-local slots.
+  Case big = base;
+  big.E = 64; big.K = 8; big.max_tokens = 1100;
+  add("many_block_sort", big, {1100});
+  Case big_ep = big;
+  big_ep.E = 16; big_ep.num_local = 8;
+  big_ep.expert_map.assign(16, -1);
+  for (int e = 0; e < 16; e += 2) big_ep.expert_map[e] = e / 2;
+  add("many_block_sort_expert_map", big_ep, {1100});
   // 128-row tiles with dense weights and K % 64 == 0: on sm_90 the wgmma
   // kernel (grouped_gemm_sm90.cu). Hundreds of rows per expert, partial
   // column tiles (N = 576 and 320 against 128/256-wide tiles), gated + bias +
@@ -428,6 +439,36 @@ TEST(CudaPlugin, EplbMapsReplicasAndRecordsLoad) {
     const auto ref = reference(c, w, x, lg, T, &e, &ref_load);
     EXPECT_LT(rel_err(ref, got), 1e-2) << "T=" << T;
     EXPECT_EQ(h.expert_load(), ref_load) << "T=" << T;
+  }
+}
+
+// Logits from three values, so most scores tie: every routing path (the
+// routed decode GEMV at 1 token, route-and-sort at 16, the routing kernel at
+// 300) must pick the lower expert id on a tie, as the reference does; with
+// E = 128 each lane of the routing warp holds four experts, so ties between
+// lanes and within a lane both occur. A different pick changes the experts
+// and the output by far more than the bound.
+TEST(CudaPlugin, RoutingTiesGoToTheLowerExpertId) {
+  REQUIRE_GPU();
+  Case flat;
+  flat.E = 128; flat.K = 8; flat.max_tokens = 300;
+  Case grp = flat;
+  grp.E = 64; grp.routing = MOERT_ROUTING_GROUPED_TOPK; grp.groups = 8; grp.topk_group = 4;
+  for (const Case& c : {flat, grp}) {
+    const HostWeights w = make_weights(c, 41);
+    Harness h(c, w);
+    for (int64_t T : {1, 16, 300}) {
+      std::mt19937_64 g(900 + T);
+      const float levels[3] = {-1.f, 0.f, 0.5f};
+      std::vector<float> lg(T * c.E);
+      for (auto& v : lg) v = levels[g() % 3];
+      const auto x = random_act(c, T * c.H, 42 + T);
+      h.set_inputs(x, lg, T);
+      h.forward();
+      const auto got = h.output();
+      const auto ref = reference(c, w, x, lg, T, nullptr, nullptr);
+      EXPECT_LT(rel_err(ref, got), bound_for(c)) << "E=" << c.E << " T=" << T;
+    }
   }
 }
 
