@@ -92,24 +92,33 @@ __device__ __forceinline__ void combine_block_columns(const void* rows, int64_t 
 // then row n+1's at + seg_chunks * 16. Shared memory: the staged token row,
 // then the warps' barriers, then their rings (warp w's slot d at
 // ring + (w * depth + d) * slot_bytes, slot_bytes = 2 * seg_chunks * 16),
-// then (ROUTED) the routed token (decode_route.cuh) at route_off.
+// then (routed) the routed token (decode_route.cuh) at route_off.
 // MR: token rows per pass (all staged); groups with more rows take several
 // passes, each streaming the weights again.
-// The groups come from the sort, or (ROUTED: one token, GEMM1) the block
+// The groups come from the sort, or (routed: one token, GEMM1) the block
 // routes the token itself first (decode_route.cuh).
-template <class T, WeightFormat WF, int MR, bool ROUTED>
-__global__ void __launch_bounds__(BULK_WARPS * 32) gemv_bulk_kernel(const GemmParams p, const int ppw,
+//
+// One kernel function for both one-token GEMVs: `routed` (MR == 1, not fp8)
+// selects GEMV1's routing at run time rather than a second template
+// instance, so GEMV2 runs the very code GEMV1 just ran on the same SMs, and
+// the next forward's GEMV1 the code GEMV2 left: the instruction caches stay
+// warm between them. (Nsight Compute on a later forward, H200: a quarter of
+// the routed GEMV1's warp samples waited for instructions, stall_no_inst,
+// with the two GEMVs as separate instances.)
+template <class T, WeightFormat WF, int MR>
+__global__ void __launch_bounds__(BULK_WARPS * 32, MR == 1 ? 8 : 0) gemv_bulk_kernel(const GemmParams p, const int ppw,
                                                                    const int depth, const int segs,
                                                                    const int seg_chunks, const int a_bytes,
                                                                    const DecodeFusion f, const int route_off,
-                                                                   const CombineTail ct) {
+                                                                   const CombineTail ct, const int routed_arg) {
 #ifdef MOERT_GEMV_BULK
-  static_assert(!ROUTED || MR == 1, "the fused mode is for one token");
+  constexpr bool kRoutable = MR == 1 && WF != WeightFormat::kFp8;
+  const bool routed = kRoutable && routed_arg;
   extern __shared__ __align__(128) unsigned char bulk_smem[];
   DecodeRoute* route = reinterpret_cast<DecodeRoute*>(bulk_smem + route_off);
   int expert = 0;
   int32_t rb = 0, re = 1;
-  if constexpr (!ROUTED) {
+  if (!routed) {
     pdl_begin();
     if (!gemv_group_of(p, expert, rb, re)) return;
   } else {
@@ -173,8 +182,8 @@ __global__ void __launch_bounds__(BULK_WARPS * 32) gemv_bulk_kernel(const GemmPa
       uint4* dst = reinterpret_cast<uint4*>(bulk_smem);
       const int pieces = chunks * GC::kSubs;
       for (int m = 0; m < mr; ++m) {
-        // ROUTED: the one token's row (a_index is published by block (0,0) only).
-        const int64_t row = !ROUTED ? a_row_of(p, r0 + m) : 0;
+        // routed: the one token's row (a_index is published by block (0,0) only).
+        const int64_t row = !routed ? a_row_of(p, r0 + m) : 0;
         const uint4* src = reinterpret_cast<const uint4*>(static_cast<const T*>(p.a) + row * p.lda);
         for (int g = threadIdx.x; g < pieces; g += BULK_WARPS * 32) {
           const int c = g / GC::kSubs, s = g - c * GC::kSubs;
@@ -215,8 +224,8 @@ __global__ void __launch_bounds__(BULK_WARPS * 32) gemv_bulk_kernel(const GemmPa
   }
   // (Not for fp8 weights, which the one-token fused path never takes: the
   // tail pushed that variant into spills.)
-  if constexpr (!ROUTED && MR == 1 && WF != WeightFormat::kFp8) {
-    if (ct.tickets) {
+  if constexpr (MR == 1 && WF != WeightFormat::kFp8) {
+    if (!routed && ct.tickets) {
       // The last of the column's active rows to finish combines it; the
       // fences order this block's row stores before its ticket and the other
       // blocks' stores before the last block's loads. The flag lives in the
@@ -285,7 +294,7 @@ __device__ __forceinline__ void fused_grid_barrier(unsigned int* sync) {
 #endif
 
 template <class T, WeightFormat WF>
-__global__ void __launch_bounds__(BULK_WARPS * 32) gemv_bulk_fused_kernel(const GemmParams p1, const GemmParams p2,
+__global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(const GemmParams p1, const GemmParams p2,
                                                                          const FusedPhase f1, const FusedPhase f2,
                                                                          const int a_bytes, const int ring_stride,
                                                                          const DecodeFusion f, const int route_off,
@@ -321,7 +330,7 @@ __global__ void __launch_bounds__(BULK_WARPS * 32) gemv_bulk_fused_kernel(const 
     const uint8_t* w_first;
   };
   auto make = [&](const GemmParams& p, const FusedPhase& g) {
-    Stream st;
+    Stream st{};
     st.g = g;
     st.chunks = p.k / EPL;
     const int pairs = p.n >> 1;
@@ -387,25 +396,29 @@ __global__ void __launch_bounds__(BULK_WARPS * 32) gemv_bulk_fused_kernel(const 
     }
   };
 
-  // Phase 1: GEMV1 (L2 prefetch of GEMV2's weights by warp 0, as the routed bulk kernel).
-  const Stream s1 = make(p1, f1);
-  start(s1);
+  // Phase 1: GEMV1 (L2 prefetch of GEMV2's weights by warp 0, as the routed
+  // bulk kernel), then phase 2: GEMV2 on the intermediate row that phase 1
+  // wrote. One loop body for both (not unrolled), so phase 2 runs the
+  // instructions phase 1 has just brought into the instruction caches
+  // rather than a second, cold copy of them.
+  Stream s = make(p1, f1);
+  start(s);
   if (p1.prefetch && warp == 0 && active) prefetch_next_gemm(p1, expert, lane);
-  if (active) stage(p1, s1, false);
-  else __syncthreads();
-  run(p1, s1);
-
-  // GEMV2's first copies need only the weights: out before the barrier.
-  const Stream s2 = make(p2, f2);
-  __syncwarp();
-  if (lane == 0) asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-  start(s2);
-  fused_grid_barrier(sync);
-
-  // Phase 2: GEMV2 on the intermediate row that phase 1 wrote.
-  if (active) stage(p2, s2, true);
-  else __syncthreads();
-  run(p2, s2);
+#pragma unroll 1
+  for (int phase = 0; phase < 2; ++phase) {
+    const GemmParams& p = phase == 0 ? p1 : p2;
+    if (active) stage(p, s, phase == 1);
+    else __syncthreads();
+    run(p, s);
+    if (phase == 0) {
+      // GEMV2's first copies need only the weights: out before the barrier.
+      s = make(p2, f2);
+      __syncwarp();
+      if (lane == 0) asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+      start(s);
+      fused_grid_barrier(sync);
+    }
+  }
 #endif  // MOERT_GEMV_BULK
 }
 
@@ -416,7 +429,7 @@ __global__ void __launch_bounds__(BULK_WARPS * 32) gemv_bulk_fused_kernel(const 
 // (qwen3 and gpt-oss bf16 at one token, whose GEMV1 takes 71 / 98 KB).
 template <class T, WeightFormat WF, int MR, bool ROUTED>
 void bulk_allow_smem() {
-  static const cudaError_t attr = cudaFuncSetAttribute(gemv_bulk_kernel<T, WF, MR, ROUTED>,
+  static const cudaError_t attr = cudaFuncSetAttribute(gemv_bulk_kernel<T, WF, MR>,
                                                        cudaFuncAttributeMaxDynamicSharedMemorySize, BULK_SMEM_MAX);
   cuda_check(attr, "cudaFuncSetAttribute(grouped_gemv_bulk)");
 }
@@ -432,7 +445,7 @@ int bulk_blocks_per_sm(size_t smem) {
   signed char v = cache[dev][kb].load(std::memory_order_relaxed);
   if (v) return v;
   int blocks = 0;
-  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, gemv_bulk_kernel<T, WF, MR, ROUTED>, BULK_WARPS * 32,
+  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, gemv_bulk_kernel<T, WF, MR>, BULK_WARPS * 32,
                                                     smem) != cudaSuccess ||
       blocks < 1) {
     (void)cudaGetLastError();  // not sticky; plan for one block per SM
@@ -464,7 +477,8 @@ BulkPlan bulk_plan(const GemmParams& p, int64_t max_groups, int forced_ppw, int 
       (p.b_expert_bytes & 15) || (reinterpret_cast<uintptr_t>(p.b) & 15) || (p.lda % 8) ||
       (reinterpret_cast<uintptr_t>(p.a) & 15))
     return b;
-  if (ROUTED && (max_groups > 32 || num_experts > kDecodeRouteMaxExperts)) return b;
+  if (ROUTED && (MR != 1 || WF == WeightFormat::kFp8 || max_groups > 32 || num_experts > kDecodeRouteMaxExperts))
+    return b;
   static const int64_t ring_bytes = [] {
     const char* e = std::getenv("MOERT_CUDA_BULK_RING");  // tuning knob: ring bytes per warp
     return e && std::atoi(e) > 0 ? (int64_t)std::atoi(e) : (int64_t)BULK_RING_BYTES;
@@ -499,9 +513,9 @@ bool launch_bulk_format(const GemmParams& p, int64_t max_groups, int forced_ppw,
   if (!b.ok) return false;
   bulk_allow_smem<T, WF, MR, ROUTED>();
   // ROUTED is the forward's first kernel: no PDL, it starts after all earlier work.
-  launch_pdl(!ROUTED, gemv_bulk_kernel<T, WF, MR, ROUTED>, b.grid, BULK_WARPS * 32, b.smem, stream,
-             "grouped_gemv_bulk", p, b.ppw, b.depth, b.segs, b.seg_chunks, static_cast<int>(b.a_region), f,
-             static_cast<int>(b.route_off), ct);
+  launch_pdl(!ROUTED, gemv_bulk_kernel<T, WF, MR>, b.grid, BULK_WARPS * 32, b.smem, stream, "grouped_gemv_bulk", p,
+             b.ppw, b.depth, b.segs, b.seg_chunks, static_cast<int>(b.a_region), f, static_cast<int>(b.route_off), ct,
+             static_cast<int>(ROUTED));
   return true;
 }
 
