@@ -6,26 +6,20 @@
 #   OLD=.carry/base2/libmoert-cuda.so scripts/gpu/icache_ab.sh
 set -u
 HERE=$(dirname "$0")
+R=${R:-30}
 . "$HERE/ab_common.sh"
 OLD=${OLD:-.carry/base2/libmoert-cuda.so}
-B=$C/bin/moert-bench-cuda
-run() {  # LABEL PLUGIN ARGS...
-  local label=$1 plugin=$2
-  shift 2
-  MOERT_CUDA_PLUGIN=$plugin timeout 150 $B --reps ${R:-30} --label _$label "$@" 2>&1 | grep "T=" >> $OUT/ab.txt
-}
 echo "# H200 $(date -u +%H:%M) UTC, scripts/gpu/icache_ab.sh: old = the build before, new = shared GEMV code" > $OUT/ab.txt
-MOERT_CUDA_PLUGIN=$NEW timeout 240 $C/bin/moert_cuda_tests 2>&1 | grep -E "numerics|FAILED|PASSED|Failure|tests ran|Skipped" > $OUT/tests.txt
-tail -2 $OUT/tests.txt
+ab_all_tests
 for i in 1 2; do
   for pl in old new; do
     P=$OLD; [ $pl = new ] && P=$NEW
-    run $pl $P --shapes qwen3,gptoss --tokens 1 --no-mxfp4
-    run $pl $P --shapes gptoss --tokens 1 --only-mxfp4
+    ab_run $pl $P --shapes qwen3,gptoss --tokens 1 --no-mxfp4
+    ab_run $pl $P --shapes gptoss --tokens 1 --only-mxfp4
   done
 done
-run old $OLD --shapes mixtral --tokens 1 --no-mxfp4
-run new $NEW --shapes mixtral --tokens 1 --no-mxfp4
+ab_run old $OLD --shapes mixtral --tokens 1 --no-mxfp4
+ab_run new $NEW --shapes mixtral --tokens 1 --no-mxfp4
 grep -v "^#" $OUT/ab.txt | awk '{print $1, $3, $5, $8}' | sort -s -k1,1
 LINES_PER=14 bash "$HERE/decode_stalls_warm.sh" qwen3 > $OUT/stalls.txt 2>&1
 grep -E "reasons|Duration" $OUT/stalls.txt | cut -c1-160

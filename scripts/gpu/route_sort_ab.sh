@@ -8,25 +8,18 @@ set -u
 HERE=$(dirname "$0")
 . "$HERE/ab_common.sh"
 OLD=${OLD:-.carry/base/libmoert-cuda.so}
-B=$C/bin/moert-bench-cuda
-run() {  # LABEL PLUGIN ARGS...
-  local label=$1 plugin=$2
-  shift 2
-  MOERT_CUDA_PLUGIN=$plugin timeout 150 $B --reps $R --label _$label "$@" 2>&1 | grep "T=" >> $OUT/ab.txt
-}
 echo "# H200 $(date -u +%H:%M) UTC, scripts/gpu/route_sort_ab.sh: old = the build before, new = warp-reduction top-k + many-block sort; sm0 = new with MOERT_CUDA_SORT_MULTI=0" > $OUT/ab.txt
-MOERT_CUDA_PLUGIN=$NEW timeout 240 $C/bin/moert_cuda_tests 2>&1 | grep -E "numerics|FAILED|PASSED|Failure|tests ran|Skipped" > $OUT/tests.txt
-tail -3 $OUT/tests.txt
+ab_all_tests
 for i in 1 2; do
-  run old $OLD --shapes qwen3 --tokens 1,16,64,4096,16384 --no-mxfp4
-  run new $NEW --shapes qwen3 --tokens 1,16,64,4096,16384 --no-mxfp4
+  ab_run old $OLD --shapes qwen3 --tokens 1,16,64,4096,16384 --no-mxfp4
+  ab_run new $NEW --shapes qwen3 --tokens 1,16,64,4096,16384 --no-mxfp4
 done
-MOERT_CUDA_SORT_MULTI=0 run sm0 $NEW --shapes qwen3 --tokens 4096,16384 --no-mxfp4
-run old $OLD --shapes gptoss --tokens 1,4096,16384 --no-mxfp4
-run new $NEW --shapes gptoss --tokens 1,4096,16384 --no-mxfp4
-MOERT_CUDA_SORT_MULTI=0 run sm0 $NEW --shapes gptoss --tokens 4096,16384 --no-mxfp4
-run old $OLD --shapes gptoss --tokens 1 --only-mxfp4
-run new $NEW --shapes gptoss --tokens 1 --only-mxfp4
+MOERT_CUDA_SORT_MULTI=0 ab_run sm0 $NEW --shapes qwen3 --tokens 4096,16384 --no-mxfp4
+ab_run old $OLD --shapes gptoss --tokens 1,4096,16384 --no-mxfp4
+ab_run new $NEW --shapes gptoss --tokens 1,4096,16384 --no-mxfp4
+MOERT_CUDA_SORT_MULTI=0 ab_run sm0 $NEW --shapes gptoss --tokens 4096,16384 --no-mxfp4
+ab_run old $OLD --shapes gptoss --tokens 1 --only-mxfp4
+ab_run new $NEW --shapes gptoss --tokens 1 --only-mxfp4
 grep -v "^#" $OUT/ab.txt | awk '{print $3, $1, $5, $8}' | sort -s -k1,1n | column -t
 CACHE=none LAUNCHES=12 bash "$HERE/kernel_times.sh" qwen3:1 qwen3:16 > $OUT/kt_new_small.txt 2>&1
 CACHE=none LAUNCHES=12 bash "$HERE/kernel_times.sh" qwen3:16384 gptoss:4096 > $OUT/kt_new_large.txt 2>&1
