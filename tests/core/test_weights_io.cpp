@@ -1,6 +1,7 @@
 // Weights, inputs and outputs through safetensors with moert's tensor names.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -158,6 +159,16 @@ TEST(WeightsIo, InputsAndOutputRoundTripAndMismatches) {
             path + ": tensor 'hidden_states': expected f32 [T, 64], got bf16 [5, 64]");
   EXPECT_NE(error_of([&] { save_inputs(path, x, make_random_logits(l, 4, 1)); }).find("need the same T"),
             std::string::npos);
+
+  // A non-finite logit in the file: named by file, tensor, token and expert.
+  for (const float bad : {NAN, INFINITY}) {
+    HostTensor nan_logits = logits;
+    nan_logits.as<float>()[3 * 4 + 2] = bad;
+    save_inputs(path, x, nan_logits);
+    EXPECT_EQ(error_of([&] { load_inputs(path, l); }),
+              path + ": tensor 'router_logits'[token 3, expert 2] is " + (std::isnan(bad) ? "NaN" : "Inf") +
+                  " (router logits must be finite)");
+  }
 
   const std::string out = temp_path("output.safetensors");
   save_output(out, x);

@@ -1,7 +1,10 @@
 // Layer weights, inputs and outputs <-> safetensors, with moert's names.
 #include "moert/weights_io.h"
 
+#include <cmath>
+
 #include "moert/error.h"
+#include "moert/quant.h"
 #include "moert/safetensors.h"
 #include "moert/weight_layout.h"
 
@@ -115,6 +118,16 @@ LayerInputs load_inputs(const std::string& path, const LayerSpec& layer) {
                 shape_string({t, e}) + " (T from hidden_states), got " + dtype_name(li.dtype) + " " +
                 shape_string(li.shape));
   in.router_logits = file.read("router_logits", li.dtype, {t, e});
+  // docs/semantics.md, routing step 1, at the file for every runner: a GPU
+  // runner cannot fail its forward on a logit without a host
+  // synchronization (it makes the token's output NaN instead).
+  for (int64_t i = 0; i < t * e; ++i) {
+    const float v = load_as_f32(in.router_logits.data(), li.dtype, i);
+    if (!std::isfinite(v))
+      throw Error(MOERT_STATUS_INVALID_ARGUMENT, path + ": tensor 'router_logits'[token " + std::to_string(i / e) +
+                                                     ", expert " + std::to_string(i % e) + "] is " +
+                                                     (std::isnan(v) ? "NaN" : "Inf") + " (router logits must be finite)");
+  }
   return in;
 }
 
