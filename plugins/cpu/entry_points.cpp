@@ -1,5 +1,6 @@
 // CpuMoe: forward (the "cpu" runner: routing, EPLB, experts, shared expert)
 // and apply (the "cpu" experts kernel), with their argument checks.
+#include <cmath>
 #include <string>
 
 #include "routing.h"
@@ -51,6 +52,14 @@ void CpuMoe::forward(const moert_forward_args* a) {
       throw StatusError(MOERT_STATUS_INVALID_ARGUMENT, "custom routing function failed");
     }
   } else {
+    // docs/semantics.md, routing step 1: a non-finite logit is an error naming
+    // its place, as the core's router says it (custom routing passes the
+    // logits to its function unread).
+    for (int64_t i = 0; i < T * E; ++i)
+      if (!std::isfinite(b.logits[i]))
+        throw StatusError(MOERT_STATUS_INVALID_ARGUMENT,
+                          "router_logits[token " + std::to_string(i / E) + ", expert " + std::to_string(i % E) +
+                              "] is " + (std::isnan(b.logits[i]) ? "NaN" : "Inf") + " (router logits must be finite)");
     RoutingParams rp{static_cast<int32_t>(E), static_cast<int32_t>(k), D.routing_method == MOERT_ROUTING_GROUPED_TOPK,
                      D.scoring == MOERT_SCORING_SIGMOID, D.renormalize, D.num_expert_group, D.topk_group,
                      D.routed_scaling_factor, score_bias_.empty() ? nullptr : score_bias_.data()};

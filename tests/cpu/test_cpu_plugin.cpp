@@ -589,6 +589,34 @@ TEST(CpuRunner, DeclinesWithReasons) {
   }
 }
 
+// docs/semantics.md, routing step 1: a NaN or Inf logit is INVALID_ARGUMENT
+// naming the token and the expert, and the output is left alone.
+TEST(CpuRunner, NonFiniteLogitIsAnErrorNamingItsPlace) {
+  ASSERT_NE(api(), nullptr);
+  for (const float bad : {NAN, INFINITY, -INFINITY}) {
+    Case c; Layer L(c);
+    const moert_runner_ops* ops = runner();
+    moert_runner* r = nullptr;
+    ASSERT_EQ(msg(ops->create(&L.d, 0, &r)), "");
+    size_t ws = 0;
+    ASSERT_EQ(msg(ops->workspace_size(r, c.T, &ws)), "");
+    Buf work(kU8, {(int64_t)ws});
+    moert_expert_weights w = L.weights();
+    ASSERT_EQ(msg(ops->set_weights(r, &w)), "");
+    L.logits.as<float>()[2 * c.E + 3] = bad;
+    Buf out(c.act, {c.T, c.H});
+    moert_forward_args a{};
+    a.struct_size = sizeof a;
+    a.hidden_states = L.x.t(); a.router_logits = L.logits.t(); a.output = out.t(); a.workspace = work.t();
+    int32_t code = 0;
+    const std::string m = msg(ops->forward(r, &a), &code);
+    EXPECT_EQ(code, MOERT_STATUS_INVALID_ARGUMENT) << m;
+    const std::string want = std::string("router_logits[token 2, expert 3] is ") + (std::isnan(bad) ? "NaN" : "Inf");
+    EXPECT_NE(m.find(want), std::string::npos) << m;
+    ops->destroy(r);
+  }
+}
+
 TEST(CpuRunner, BadWeightShapeNamesTheTensor) {
   Case c; Layer L(c);
   moert_runner* r = nullptr;
