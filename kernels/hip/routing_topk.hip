@@ -47,11 +47,14 @@ __global__ void routing_topk_kernel(const void* logits, int kind, int64_t T, int
   if (t >= T) return;  // whole wave leaves together
   float* s = scores[wave];
   float mx = -FLT_MAX;
+  bool bad = false;  // a logit that is not finite: the token's weights become NaN (below)
   for (int e = lane; e < E; e += MOERT_WAVE) {
     float v = load_logit(logits, kind, t * E + e);
     s[e] = v;
     mx = fmaxf(mx, v);
+    bad = bad || !isfinite(v);
   }
+  const bool poison = wave_max(bad ? 1.0f : 0.0f) > 0.0f;
   if (sigmoid) {
     for (int e = lane; e < E; e += MOERT_WAVE) s[e] = 1.0f / (1.0f + expf(-s[e]));
   } else {
@@ -62,16 +65,27 @@ __global__ void routing_topk_kernel(const void* logits, int kind, int64_t T, int
     const float inv = 1.0f / sum;
     for (int e = lane; e < E; e += MOERT_WAVE) s[e] *= inv;
   }
+  // The scores are >= 0 or NaN (a NaN logit, or a NaN or +Inf one under
+  // softmax); taken experts hold -FLT_MAX. A NaN ranks as -1: below every
+  // score, above every taken expert, so each round picks an expert in range
+  // and not taken before (with no NaN rank, no pick was possible for a NaN
+  // token: the id stayed E, out of range). A token with a non-finite logit
+  // gets NaN weights, so its output row is NaN: the forward cannot fail on
+  // the host without a synchronization, and the NaN is never silent
+  // (docs/rocm-backend.md).
   float picked_sum = 0.0f, my_w = 0.0f;
   int my_id = 0;
   for (int j = 0; j < k; ++j) {
     float best = -FLT_MAX;
     int best_id = E;
-    for (int e = lane; e < E; e += MOERT_WAVE)
-      if (s[e] > best) { best = s[e]; best_id = e; }
+    for (int e = lane; e < E; e += MOERT_WAVE) {
+      const float v = s[e] != s[e] ? -1.0f : s[e];
+      if (v > best) { best = v; best_id = e; }
+    }
     wave_argmax(best, best_id);
-    if (lane == j) { my_w = best; my_id = best_id; }
-    picked_sum += best;
+    const float w = best == -1.0f ? NAN : best;
+    if (lane == j) { my_w = w; my_id = best_id; }
+    picked_sum += w;
     if (lane == 0) s[best_id] = -FLT_MAX;  // remove it from the next rounds
 #if defined(MOERT_HIP_ON_CUDA)
     __syncwarp();
@@ -79,6 +93,7 @@ __global__ void routing_topk_kernel(const void* logits, int kind, int64_t T, int
   }
   if (lane < k) {
     float w = renormalize ? my_w / picked_sum : my_w;
+    if (poison) w = NAN;
     topk_w[t * k + lane] = w * scaling;
     topk_ids[t * k + lane] = my_id;
   }

@@ -138,8 +138,12 @@ double rel_err(const std::vector<uint16_t>& got, const std::vector<double>& ref,
 }
 
 // Runs the "rocm" runner on T tokens and compares with the f64 reference.
+// bad_logits: (flat index, value) edits of the logits the device sees; the
+// output rows of the tokens they touch must be all NaN, the others match the
+// reference of the unedited logits.
 void run_runner_case(const Shape& s, const std::string& layout, const std::vector<int64_t>& token_counts,
-                     double bound, bool graph_replay = false) {
+                     double bound, bool graph_replay = false,
+                     const std::vector<std::pair<int64_t, float>>& bad_logits = {}) {
   Plugin* P = plugin();
   const moert_runner_ops* ops = P->runner("rocm");
   ASSERT_NE(ops, nullptr);
@@ -162,8 +166,12 @@ void run_runner_case(const Shape& s, const std::string& layout, const std::vecto
   for (int64_t T : token_counts) {
     auto x = make_hidden(T, s.H, 100 + static_cast<uint32_t>(T));
     auto lg = make_logits(T, s.E, 200 + static_cast<uint32_t>(T));
+    auto lg_dev = lg;
+    std::vector<char> bad_row(T, 0);
+    for (const auto& [i, v] : bad_logits)
+      if (i < T * s.E) { lg_dev[i] = v; bad_row[i / s.E] = 1; }
     DeviceBuffer dx(*P, x.size() * 2 + 2), dl(*P, lg.size() * 4 + 4), dout(*P, T * s.H * 2 + 2);
-    if (T) { dx.upload(x.data(), x.size() * 2); dl.upload(lg.data(), lg.size() * 4); }
+    if (T) { dx.upload(x.data(), x.size() * 2); dl.upload(lg_dev.data(), lg_dev.size() * 4); }
     std::vector<uint16_t> poison(T * s.H, 0xffff), got(T * s.H);  // NaN
     if (T) dout.upload(poison.data(), poison.size() * 2);
     View vx(dx.ptr, dev, kBf16, {T, s.H}), vl(dl.ptr, dev, kF32, {T, s.E}), vo(dout.ptr, dev, kBf16, {T, s.H}),
@@ -194,9 +202,15 @@ void run_runner_case(const Shape& s, const std::string& layout, const std::vecto
     std::vector<float> tw;
     reference_routing(s, lg, T, &ids, &tw);
     auto ref = reference_moe(s, W, x, T, ids, tw);
+    int64_t want_nans = 0;
+    for (int64_t t = 0; t < T; ++t) {
+      if (!bad_row[t]) continue;
+      want_nans += s.H;  // the row must be all NaN; it leaves the error below
+      for (int64_t h = 0; h < s.H; ++h) ref[t * s.H + h] = 0.0;
+    }
     int64_t nans = 0;
     const double err = rel_err(got, ref, &nans);
-    EXPECT_EQ(nans, 0) << "output not fully written, T=" << T;
+    EXPECT_EQ(nans, want_nans) << "NaN outputs (poison left, or a non-finite logit's token not NaN), T=" << T;
     EXPECT_LT(err, bound) << "layout " << layout << " T=" << T;
     std::printf("    [rocm] layout=%s T=%lld rel_err=%.3g\n", layout.c_str(), static_cast<long long>(T), err);
   }
@@ -262,6 +276,21 @@ TEST(RocmGpu, WideLayerDecodeAndPrefill) {
   s.I = 512;
   run_runner_case(s, "checkpoint", {1, 3, 200}, 1e-2);
   run_runner_case(s, "checkpoint", {2}, 1e-2, /*graph_replay=*/true);
+}
+
+// A non-finite logit makes its token's output row NaN (the forward cannot
+// fail on the host without a synchronization), while the other tokens are
+// unaffected. A NaN logit, or a NaN or +Inf one under softmax, makes every
+// score of the token NaN: it must still take k in-range experts (the top-k
+// once kept the out-of-range id E for it).
+TEST(RocmGpu, NonFiniteLogitMakesOnlyItsTokenNaN) {
+  NEED_DEVICE();
+  Shape s;
+  const int64_t E = s.E;
+  run_runner_case(s, "aiter_a16w4", {6}, 2e-2, false, {{1 * E + 3, NAN}, {4 * E + 0, INFINITY}, {5 * E + 7, -INFINITY}});
+  Shape sig = s;
+  sig.sigmoid = true;
+  run_runner_case(sig, "aiter_a16w4", {6}, 2e-2, false, {{2 * E + 5, NAN}, {3 * E + 1, -INFINITY}});
 }
 
 TEST(RocmGpu, GraphReplayOfForward) {
