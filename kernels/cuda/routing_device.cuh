@@ -69,6 +69,7 @@ __device__ __forceinline__ void route_token(const RoutingParams& p, int64_t t, f
   // batch are issued before any of its shared-memory stores. The bias waits in
   // sel until the scores are known.
   constexpr int kBatch = 4;
+  bool bad = false;  // a logit that is not finite: the token's weights become NaN (below)
   for (int e0 = lane; e0 < E; e0 += 32 * kBatch) {
     float x[kBatch], b[kBatch];
 #pragma unroll
@@ -84,9 +85,11 @@ __device__ __forceinline__ void route_token(const RoutingParams& p, int64_t t, f
         score[e] = x[j];
         sel[e] = b[j];
         mx = fmaxf(mx, x[j]);
+        bad = bad || !isfinite(x[j]);
       }
     }
   }
+  const bool poison = __any_sync(0xffffffffu, bad);
   __syncwarp();
   if (!p.sigmoid) {
     mx = routing_detail::warp_max(mx);
@@ -155,6 +158,10 @@ __device__ __forceinline__ void route_token(const RoutingParams& p, int64_t t, f
     float w = my_w;
     if (p.renormalize) w /= wsum;
     w *= p.scaling;
+    // A non-finite logit: NaN weights, so the token's output row is NaN (the
+    // forward cannot fail on the host without a synchronization; the picks
+    // stay distinct and in range, NaN scores ranking below every number).
+    if (poison) w = __int_as_float(0x7fc00000);
     const int64_t slot = t * p.top_k + lane;
     p.topk_weights[slot] = w;
     p.local_ids[slot] = routing_detail::map_slot(p, slot, my_id);

@@ -472,6 +472,50 @@ TEST(CudaPlugin, RoutingTiesGoToTheLowerExpertId) {
   }
 }
 
+// A non-finite router logit makes its token's output row NaN (the forward
+// cannot fail on the host without a synchronization; docs/cuda-backend.md),
+// the other tokens untouched: NaN, +Inf and -Inf, softmax and sigmoid, at 1
+// token (the routed decode GEMV), 16 (route-and-sort) and 300 (the routing
+// kernel). Under softmax a NaN or +Inf logit makes every score of the token
+// NaN, so its picks also rest on NaN ranking below every number.
+TEST(CudaPlugin, NonFiniteLogitMakesOnlyItsTokenNaN) {
+  REQUIRE_GPU();
+  Case soft;
+  soft.max_tokens = 300;
+  Case sig = soft;
+  sig.scoring = MOERT_SCORING_SIGMOID;
+  for (const Case& c : {soft, sig}) {
+    const HostWeights w = make_weights(c, 51);
+    Harness h(c, w);
+    for (int64_t T : {1, 16, 300}) {
+      const auto x = random_act(c, T * c.H, 52 + T);
+      const auto lg = random_logits(T * c.E, 53 + T);
+      auto ref = reference(c, w, x, lg, T, nullptr, nullptr);
+      auto bad = lg;
+      const std::vector<std::pair<int64_t, float>> edits = {{0, NAN}, {7, INFINITY}, {12, -INFINITY}};
+      std::vector<char> bad_row(T, 0);
+      for (const auto& [t, v] : edits) {
+        if (t >= T) continue;
+        bad[t * c.E + (t % c.E)] = v;
+        bad_row[t] = 1;
+      }
+      h.set_inputs(x, bad, T);
+      h.forward();
+      const auto got = h.output();
+      auto good_ref = ref;
+      auto good_got = got;
+      for (int64_t t = 0; t < T; ++t) {
+        if (!bad_row[t]) continue;
+        int64_t finite = 0;
+        for (int64_t k = 0; k < c.H; ++k) finite += std::isfinite(got[t * c.H + k]);
+        EXPECT_EQ(finite, 0) << "token " << t << " of " << T << ": its output row should be NaN";
+        for (int64_t k = 0; k < c.H; ++k) good_ref[t * c.H + k] = 0.0, good_got[t * c.H + k] = 0.f;
+      }
+      EXPECT_LT(rel_err(good_ref, good_got), bound_for(c)) << "T=" << T << " sigmoid " << c.scoring;
+    }
+  }
+}
+
 TEST(CudaPlugin, CustomRouting) {
   REQUIRE_GPU();
   Case c;
