@@ -25,21 +25,15 @@ struct Triple {
 // barriers on this one-block critical path.
 using Scan = cub::BlockScan<Triple, kThreads, cub::BLOCK_SCAN_WARP_SCANS>;
 
-// The whole sort, by one block of kThreads; `sm` is 2 * experts ints.
-__device__ __forceinline__ void sort_align_block(const int32_t* __restrict__ ids, int64_t slots, int experts,
-                                                 int tile_rows, SortBuffers out, int32_t* sm,
-                                                 typename Scan::TempStorage& scan_tmp) {
-  int32_t* count = sm;             // [experts]
-  int32_t* cursor = sm + experts;  // [experts]
-  for (int e = threadIdx.x; e < experts; e += blockDim.x) count[e] = 0;
-  __syncthreads();
-  for (int64_t s = threadIdx.x; s < slots; s += blockDim.x) {
-    const int32_t e = ids[s];
-    if (e >= 0 && e < experts) atomicAdd(&count[e], 1);
-  }
-  __syncthreads();
-  // Thread i owns experts [4i, 4i+4): rows, active flags and row tiles are
-  // scanned together, then each thread writes its experts' entries.
+// The scan over the experts' row counts `count` by one block: thread i owns
+// experts [4i, 4i+4), whose rows, active flags and row tiles are scanned
+// together; at(e, first) gets each of its experts' first sorted row, and
+// with `write` the thread also writes their offsets, active-list entries and
+// row tiles (thread 0 the totals). Shared by the one-block and many-block
+// sorts, so both lay their outputs out the same way.
+template <class At>
+__device__ __forceinline__ void scan_experts(const int32_t* count, int experts, int tile_rows, const SortBuffers& out,
+                                             bool write, typename Scan::TempStorage& scan_tmp, At at) {
   const int e0 = threadIdx.x * kExpertsPerThread;
   Triple mine{0, 0, 0};
   for (int j = 0; j < kExpertsPerThread; ++j) {
@@ -55,20 +49,39 @@ __device__ __forceinline__ void sort_align_block(const int32_t* __restrict__ ids
     const int e = e0 + j;
     if (e >= experts) break;
     const int c = count[e];
-    out.offsets[e] = base.a;
-    cursor[e] = base.a;
-    if (c > 0) out.active[base.b++] = e;
-    for (int r = 0; r < c; r += tile_rows, ++base.c) {
-      out.tile_expert[base.c] = e;
-      out.tile_row0[base.c] = base.a + r;
+    at(e, base.a);
+    if (write) {
+      out.offsets[e] = base.a;
+      if (c > 0) out.active[base.b] = e;
+      for (int r = 0; r < c; r += tile_rows, ++base.c) {
+        out.tile_expert[base.c] = e;
+        out.tile_row0[base.c] = base.a + r;
+      }
     }
+    base.b += c > 0;
     base.a += c;
   }
-  if (threadIdx.x == 0) {
+  if (write && threadIdx.x == 0) {
     out.offsets[experts] = total.a;
     *out.active_count = total.b;
     *out.tile_count = total.c;
   }
+}
+
+// The whole sort, by one block of kThreads; `sm` is 2 * experts ints.
+__device__ __forceinline__ void sort_align_block(const int32_t* __restrict__ ids, int64_t slots, int experts,
+                                                 int tile_rows, SortBuffers out, int32_t* sm,
+                                                 typename Scan::TempStorage& scan_tmp) {
+  int32_t* count = sm;             // [experts]
+  int32_t* cursor = sm + experts;  // [experts]
+  for (int e = threadIdx.x; e < experts; e += blockDim.x) count[e] = 0;
+  __syncthreads();
+  for (int64_t s = threadIdx.x; s < slots; s += blockDim.x) {
+    const int32_t e = ids[s];
+    if (e >= 0 && e < experts) atomicAdd(&count[e], 1);
+  }
+  __syncthreads();
+  scan_experts(count, experts, tile_rows, out, true, scan_tmp, [&](int e, int32_t first) { cursor[e] = first; });
   __syncthreads();
   for (int64_t s = threadIdx.x; s < slots; s += blockDim.x) {
     const int32_t e = ids[s];
@@ -168,39 +181,9 @@ __global__ void __launch_bounds__(kThreads) sort_scatter_kernel(const int32_t* _
     if (mine) atomicAdd(&before[e], mine);
   }
   __syncthreads();
-  const int e0 = threadIdx.x * kExpertsPerThread;
-  Triple t{0, 0, 0};
-  for (int j = 0; j < kExpertsPerThread; ++j) {
-    const int e = e0 + j;
-    if (e < experts) {
-      const int c = total[e];
-      t = t + Triple{c, c > 0, (c + tile_rows - 1) / tile_rows};
-    }
-  }
-  Triple base, sum;
-  Scan(scan_tmp).ExclusiveSum(t, base, sum);
-  const bool writer = blockIdx.x == 0;
-  for (int j = 0; j < kExpertsPerThread; ++j) {
-    const int e = e0 + j;
-    if (e >= experts) break;
-    const int c = total[e];
-    total[e] = base.a + before[e];  // this block's first row of expert e (this thread's experts only)
-    if (writer) {
-      out.offsets[e] = base.a;
-      if (c > 0) out.active[base.b] = e;
-      for (int r = 0; r < c; r += tile_rows, ++base.c) {
-        out.tile_expert[base.c] = e;
-        out.tile_row0[base.c] = base.a + r;
-      }
-    }
-    base.b += c > 0;
-    base.a += c;
-  }
-  if (writer && threadIdx.x == 0) {
-    out.offsets[experts] = sum.a;
-    *out.active_count = sum.b;
-    *out.tile_count = sum.c;
-  }
+  // The cursors overwrite the totals (each thread its own experts', after it read them).
+  scan_experts(total, experts, tile_rows, out, blockIdx.x == 0, scan_tmp,
+               [&](int e, int32_t first) { total[e] = first + before[e]; });
   __syncthreads();
   const int64_t s0 = (int64_t)blockIdx.x * kSortChunk, s1 = min(slots, s0 + kSortChunk);
   for (int64_t s = s0 + threadIdx.x; s < s1; s += blockDim.x) {
