@@ -427,7 +427,7 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(con
 // per variant. It must come before the occupancy query: without it the query
 // fails for more than 48 KB, and the grid was planned for 1 block per SM
 // (qwen3 and gpt-oss bf16 at one token, whose GEMV1 takes 71 / 98 KB).
-template <class T, WeightFormat WF, int MR, bool ROUTED>
+template <class T, WeightFormat WF, int MR>
 void bulk_allow_smem() {
   static const cudaError_t attr = cudaFuncSetAttribute(gemv_bulk_kernel<T, WF, MR>,
                                                        cudaFuncAttributeMaxDynamicSharedMemorySize, BULK_SMEM_MAX);
@@ -436,9 +436,9 @@ void bulk_allow_smem() {
 
 // Blocks of this variant one SM holds with `smem` bytes (occupancy query,
 // cached per device and KB of shared memory).
-template <class T, WeightFormat WF, int MR, bool ROUTED>
+template <class T, WeightFormat WF, int MR>
 int bulk_blocks_per_sm(size_t smem) {
-  bulk_allow_smem<T, WF, MR, ROUTED>();
+  bulk_allow_smem<T, WF, MR>();
   static std::atomic<signed char> cache[64][228];
   const int dev = current_device();
   const size_t kb = std::min<size_t>(227, smem / 1024);
@@ -498,7 +498,7 @@ BulkPlan bulk_plan(const GemmParams& p, int64_t max_groups, int forced_ppw, int 
   const int pairs = p.n / 2;
   b.ppw = forced_ppw;
   if (!b.ppw) {
-    const int64_t warps = (int64_t)device_sm_count() * bulk_blocks_per_sm<T, WF, MR, ROUTED>(b.smem) * BULK_WARPS;
+    const int64_t warps = (int64_t)device_sm_count() * bulk_blocks_per_sm<T, WF, MR>(b.smem) * BULK_WARPS;
     b.ppw = static_cast<int>(std::max<int64_t>(1, ((int64_t)pairs * max_groups + warps - 1) / warps));
   }
   b.grid = dim3(ceil_div(pairs, (int64_t)BULK_WARPS * b.ppw), static_cast<unsigned>(max_groups));
@@ -511,7 +511,7 @@ bool launch_bulk_format(const GemmParams& p, int64_t max_groups, int forced_ppw,
                         const CombineTail& ct, cudaStream_t stream) {
   const BulkPlan b = bulk_plan<T, WF, MR, ROUTED>(p, max_groups, forced_ppw, f.route.num_experts);
   if (!b.ok) return false;
-  bulk_allow_smem<T, WF, MR, ROUTED>();
+  bulk_allow_smem<T, WF, MR>();
   // ROUTED is the forward's first kernel: no PDL, it starts after all earlier work.
   launch_pdl(!ROUTED, gemv_bulk_kernel<T, WF, MR>, b.grid, BULK_WARPS * 32, b.smem, stream, "grouped_gemv_bulk", p,
              b.ppw, b.depth, b.segs, b.seg_chunks, static_cast<int>(b.a_region), f, static_cast<int>(b.route_off), ct,
