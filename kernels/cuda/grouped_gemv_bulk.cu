@@ -419,6 +419,26 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(con
       fused_grid_barrier(sync);
     }
   }
+  // With tickets (no shared expert): the combine, as GEMV2's CombineTail does
+  // it. Block column x covers the same output columns for every active row;
+  // the last active row of the column to finish sums them over the top-k
+  // slots (the combine kernel's arithmetic and order). The tickets were
+  // zeroed by block (0,0) before the grid barrier (decode_route_block), and
+  // the routing outputs it published are visible after it.
+  if (f.tickets && active) {
+    volatile int* last_of_column = reinterpret_cast<volatile int*>(bulk_smem);  // the staged row, read by now
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      __threadfence();
+      *last_of_column = atomicAdd(f.tickets + blockIdx.x, 1u) + 1u == (unsigned)route->nact;
+    }
+    __syncthreads();
+    if (*last_of_column) {
+      __threadfence();
+      combine_block_columns<T>(p2.c, p2.ldc, p2.n, f.route.topk_weights, f.route.local_ids, f.route.top_k, f.out,
+                               f2.ppw);
+    }
+  }
 #endif  // MOERT_GEMV_BULK
 }
 
@@ -693,6 +713,18 @@ bool launch_gemv_bulk_fused(const GemmParams& p1, const GemmParams& p2, WeightFo
 }
 
 template <class T>
+int64_t gemv_bulk_fused_combine_tickets(const GemmParams& p1, const GemmParams& p2, WeightFormat wf,
+                                        const DecodeFusion& f) {
+  if (p1.n <= 0 || p2.n <= 0 || (p2.n & 1) || (p2.ldc & 1) || f.route.tokens != 1 || f.route.top_k > 32 ||
+      f.route.num_experts > kDecodeRouteMaxExperts)
+    return 0;
+  FusedPlan fp;
+  if (wf == WeightFormat::kDense) fp = fused_plan<T, WeightFormat::kDense>(p1, p2, f);
+  else if (wf == WeightFormat::kMxfp4) fp = fused_plan<T, WeightFormat::kMxfp4>(p1, p2, f);
+  return fp.ok ? (int64_t)fp.grid.x : 0;
+}
+
+template <class T>
 int64_t gemv_bulk_fused_run_bytes(const GemmParams& p1, const GemmParams& p2, WeightFormat wf, const DecodeFusion& f) {
   if (p1.n <= 0 || p2.n <= 0 || f.route.tokens != 1 || f.route.top_k > 32 || f.route.num_experts > kDecodeRouteMaxExperts)
     return 0;
@@ -713,7 +745,9 @@ int64_t gemv_bulk_fused_run_bytes(const GemmParams& p1, const GemmParams& p2, We
   template bool launch_gemv_bulk_fused<T>(const GemmParams&, const GemmParams&, WeightFormat, const DecodeFusion&, \
                                           unsigned int*, cudaStream_t);                                        \
   template int64_t gemv_bulk_fused_run_bytes<T>(const GemmParams&, const GemmParams&, WeightFormat,           \
-                                                const DecodeFusion&);
+                                                const DecodeFusion&);                                         \
+  template int64_t gemv_bulk_fused_combine_tickets<T>(const GemmParams&, const GemmParams&, WeightFormat,     \
+                                                      const DecodeFusion&);
 MOERT_GEMV_BULK_INSTANTIATE(__nv_bfloat16)
 MOERT_GEMV_BULK_INSTANTIATE(__half)
 

@@ -73,6 +73,14 @@ template <class T>
 bool launch_gemv_bulk_fused(const GemmParams& p1, const GemmParams& p2, WeightFormat wf, const DecodeFusion& f,
                             unsigned int* sync, cudaStream_t stream);
 
+// Tickets the fused kernel needs to do the combine as well (its grid's
+// columns), 0 when the call cannot take the kernel. With DecodeFusion's
+// tickets, ntickets and out set (no shared expert), launch_gemv_bulk_fused
+// writes the layer's output row itself, bit-identical to the combine kernel.
+template <class T>
+int64_t gemv_bulk_fused_combine_tickets(const GemmParams& p1, const GemmParams& p2, WeightFormat wf,
+                                        const DecodeFusion& f);
+
 // Bytes of GEMV2's weight rows one warp of the fused kernel reads back to
 // back (its L2 prefetch period), or 0 when the call cannot take the kernel.
 template <class T>

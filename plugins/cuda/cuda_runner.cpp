@@ -629,10 +629,28 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
       fd.out_bytes = static_cast<int32_t>(out_bytes);
     }
   }
+  // The fused GEMVs, no shared expert: the fused kernel also does the
+  // combine (the same per-column tickets, after its grid barrier), so the
+  // one-token layer is one kernel. MOERT_CUDA_FUSED_COMBINE=0 turns it off.
+  static const bool fused_combine = [] {
+    const char* e = std::getenv("MOERT_CUDA_FUSED_COMBINE");
+    return !(e && e[0] == '0');
+  }();
+  if (fused12 && !sh && fused_combine) {
+    const int64_t cols = gemv_bulk_fused_combine_tickets<T>(g1, g2, wf_, fd);
+    const int64_t out_bytes = H * static_cast<int64_t>(sizeof(T));
+    if (cols > 0 && cols <= H / 8 + 1 && out_bytes % 16 == 0 && reinterpret_cast<uintptr_t>(data_ptr(a.output)) % 16 == 0) {
+      fd.tickets = reinterpret_cast<unsigned int*>(at(L.combine_tickets));
+      fd.ntickets = static_cast<int32_t>(cols);
+      fd.out = data_ptr(a.output);
+      fd.out_bytes = static_cast<int32_t>(out_bytes);
+    }
+  }
   // The fused GEMVs when chosen above (false: the launch could not take the
   // call after all), else GEMV1 routed or after route-and-sort, then GEMV2.
   const bool both_fused =
       fused12 && launch_gemv_bulk_fused<T>(g1, g2, wf_, fd, reinterpret_cast<unsigned int*>(at(L.grid_sync)), st);
+  const bool fused_combined = both_fused && fd.tickets;
   const bool routed = !both_fused && fuse && launch_gemv_bulk_routed<T>(g1, wf_, fd, gemv_.pairs_per_warp, st);
   if (!both_fused && !routed) {
     if (d_.routing_method == MOERT_ROUTING_CUSTOM) {
@@ -658,8 +676,8 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
     run_grouped(g1, wf_);
   }
   // GEMV2 and the combine in one kernel only after the routed GEMV1 (it zeroed the tickets).
-  const bool combined =
-      !both_fused && routed && ct.tickets && launch_gemv_bulk_combine<T>(g2, wf_, max_groups, ct, gemv_.pairs_per_warp, st);
+  const bool combined = fused_combined || (!both_fused && routed && ct.tickets &&
+                                            launch_gemv_bulk_combine<T>(g2, wf_, max_groups, ct, gemv_.pairs_per_warp, st));
   if (!both_fused && !combined) run_grouped(g2, wf_);
 
   CombineParams cp{};
