@@ -96,7 +96,7 @@ enum class GemvKernel : int { kAuto = 0, kRows = 1, kStream = 2, kBulk = 3 };
 struct GemvTuning {
   GemvKernel kernel = GemvKernel::kAuto;  // option cuda.gemv_kernel
   int pairs_per_warp = 0;                 // option cuda.gemv_pairs_per_warp (streaming kernel; 0 = one wave)
-  int rows_groups = 4;                    // option cuda.gemv_rows_groups (rows kernel: pair groups per block)
+  int rows_groups = 0;                    // option cuda.gemv_rows_groups (rows kernel: pair groups per block; 0 = auto)
   int rows_per_pass = 0;                  // option cuda.gemv_rows_per_pass (rows kernel: 2, 8; 0 = auto)
 };
 

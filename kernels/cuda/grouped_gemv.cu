@@ -374,7 +374,13 @@ void launch_gemv_rows(const GemmParams& p, int64_t max_groups, int groups, bool 
   int wpp = 1;
   while (wpp < GEMV_WARPS && chunks >= 32 * 16 * (2 * wpp)) wpp *= 2;
   const int pairs_per_block = GEMV_WARPS / wpp;
-  groups = std::max(1, groups);
+  // auto (0): 4 groups per block, or 2 where 4 would leave an expert fewer
+  // than 32 blocks. H200, same call, graph µs, 16 tokens (2 groups for GEMV1
+  // / GEMV2): qwen3 (GEMV1 N = 1536: 24 blocks an expert with 4) 235.5 ->
+  // 229.2 with GEMV1 alone at 2, 234.2 with both, 241.8 with GEMV2 alone at 2
+  // (N = 2048: 32 blocks); gpt-oss bf16 (N = 5760 / 2880: 90 / 45 blocks)
+  // 651.6 -> 670.5 / 667.8 with either at 2 (bench/results/h200-2026-12-01l/knobs_ab.txt).
+  if (groups <= 0) groups = ceil_div(p.n, 2 * pairs_per_block * 4) < 32 ? 2 : 4;
   const dim3 grid(ceil_div(p.n, 2 * pairs_per_block * groups), static_cast<unsigned>(max_groups));
   static const int one_trip = [] {
     const char* e = std::getenv("MOERT_CUDA_ROWS_ONETRIP");

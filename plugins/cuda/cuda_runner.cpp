@@ -241,7 +241,7 @@ CudaRunner::CudaRunner(const moert_layer_desc& layer, int32_t device_id) : devic
       invalid_if(val != "auto" && val != "off", "option cuda.fused_decode: expected auto or off, got '" + val + "'");
       fused_decode_ = val == "auto";
     } else if (key == "cuda.gemv_rows_groups") {
-      gemv_.rows_groups = int_option(key, val, 1, 64, "1 to 64");
+      gemv_.rows_groups = val == "auto" ? 0 : int_option(key, val, 1, 64, "auto or 1 to 64");
     } else if (key == "cuda.gemv_rows_per_pass") {
       invalid_if(val != "auto" && val != "2" && val != "8",
                  "option cuda.gemv_rows_per_pass: expected auto, 2 or 8, got '" + val + "'");

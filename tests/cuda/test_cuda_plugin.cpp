@@ -240,6 +240,9 @@ static std::vector<NumericsCase> numerics_cases() {
   // experts average <= 2 rows): groups of 1-9 rows take 1-5 passes, with
   // the K split, fp8 block scales and MXFP4 (with 1 group per block).
   add_rows("bf16_rows_2_per_pass", base, {{"cuda.gemv_rows_per_pass", "2"}}, {3, 37});
+  // 4 groups forced (auto takes 2 for these short N, 4 from 32 blocks an expert).
+  add_rows("bf16_rows_4_groups_2_per_pass", base, {{"cuda.gemv_rows_per_pass", "2"}, {"cuda.gemv_rows_groups", "4"}},
+           {5, 37});
   // Short dense rows in one trip of loads (K = 768: three chunks per lane in
   // GEMV1; K = 640: the third chunk on half the lanes in GEMV2).
   Case one_trip = base;
