@@ -82,6 +82,25 @@ __device__ __forceinline__ void combine_block_columns(const void* rows, int64_t 
     *reinterpret_cast<uint32_t*>(out + h) = pack2<T>(a0, a1);
   }
 }
+
+// Block column blockIdx.x's ticket, once this block's rows are stored: true
+// in the block that stores the last of the column's `active` rows (it then
+// combines the column). The fences order this block's stores before its
+// ticket and the other blocks' stores before the last block's loads. `flag`
+// is shared memory no warp reads any more (the staged rows): no static
+// shared memory, since the variants are set to take the maximum dynamic
+// amount, which static memory would push over the limit.
+__device__ __forceinline__ bool takes_last_ticket(unsigned int* tickets, unsigned active, volatile int* flag) {
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    __threadfence();
+    *flag = atomicAdd(tickets + blockIdx.x, 1u) + 1u == active;
+  }
+  __syncthreads();
+  const bool last = *flag;
+  if (last) __threadfence();
+  return last;
+}
 #endif
 
 // Block: BULK_WARPS warps of one expert (blockIdx.y indexes the active
@@ -225,25 +244,10 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, MR == 1 ? 8 : 0) gemv_bulk_ke
   // (Not for fp8 weights, which the one-token fused path never takes: the
   // tail pushed that variant into spills.)
   if constexpr (MR == 1 && WF != WeightFormat::kFp8) {
-    if (!routed && ct.tickets) {
-      // The last of the column's active rows to finish combines it; the
-      // fences order this block's row stores before its ticket and the other
-      // blocks' stores before the last block's loads. The flag lives in the
-      // staged-row region, unused once every warp is past its loop (no
-      // static shared memory: the variant is set to take the maximum dynamic
-      // amount, which static memory would push over the limit).
-      volatile int* last_of_column = reinterpret_cast<volatile int*>(bulk_smem);
-      __syncthreads();
-      if (threadIdx.x == 0) {
-        __threadfence();
-        *last_of_column = atomicAdd(ct.tickets + blockIdx.x, 1u) + 1u == (unsigned)*p.active_count;
-      }
-      __syncthreads();
-      if (*last_of_column) {
-        __threadfence();
-        combine_block_columns<T>(p.c, p.ldc, p.n, ct.weights, ct.local_ids, ct.top_k, ct.out, ppw);
-      }
-    }
+    // The last of the column's active rows to finish combines it.
+    if (!routed && ct.tickets &&
+        takes_last_ticket(ct.tickets, (unsigned)*p.active_count, reinterpret_cast<volatile int*>(bulk_smem)))
+      combine_block_columns<T>(p.c, p.ldc, p.n, ct.weights, ct.local_ids, ct.top_k, ct.out, ppw);
   }
 #endif  // MOERT_GEMV_BULK
 }
@@ -425,20 +429,10 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(con
   // slots (the combine kernel's arithmetic and order). The tickets were
   // zeroed by block (0,0) before the grid barrier (decode_route_block), and
   // the routing outputs it published are visible after it.
-  if (f.tickets && active) {
-    volatile int* last_of_column = reinterpret_cast<volatile int*>(bulk_smem);  // the staged row, read by now
-    __syncthreads();
-    if (threadIdx.x == 0) {
-      __threadfence();
-      *last_of_column = atomicAdd(f.tickets + blockIdx.x, 1u) + 1u == (unsigned)route->nact;
-    }
-    __syncthreads();
-    if (*last_of_column) {
-      __threadfence();
-      combine_block_columns<T>(p2.c, p2.ldc, p2.n, f.route.topk_weights, f.route.local_ids, f.route.top_k, f.out,
-                               f2.ppw);
-    }
-  }
+  if (f.tickets && active &&
+      takes_last_ticket(f.tickets, (unsigned)route->nact, reinterpret_cast<volatile int*>(bulk_smem)))
+    combine_block_columns<T>(p2.c, p2.ldc, p2.n, f.route.topk_weights, f.route.local_ids, f.route.top_k, f.out,
+                             f2.ppw);
 #endif  // MOERT_GEMV_BULK
 }
 
