@@ -613,21 +613,26 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
     const char* e = std::getenv("MOERT_CUDA_GEMV2_COMBINE");
     return !(e && e[0] == '0');
   }();
-  CombineTail ct{};
-  if (fuse && !fused12 && !sh && gemv2_combine) {
-    const int64_t cols = gemv_bulk_combine_tickets<T>(g2, wf_, max_groups, gemv_.pairs_per_warp);
+  // Arms the per-column combine tickets for `cols` block columns (0: the
+  // kernel cannot take the call); the output row must allow 16-byte stores.
+  auto arm_combine_tickets = [&](int64_t cols) {
     const int64_t out_bytes = H * static_cast<int64_t>(sizeof(T));
-    if (cols > 0 && cols <= H / 8 + 1 && out_bytes % 16 == 0 && reinterpret_cast<uintptr_t>(data_ptr(a.output)) % 16 == 0) {
-      fd.tickets = reinterpret_cast<unsigned int*>(at(L.combine_tickets));
-      fd.ntickets = static_cast<int32_t>(cols);
-      ct.tickets = fd.tickets;
-      ct.weights = rp.topk_weights;
-      ct.local_ids = rp.local_ids;
-      ct.top_k = static_cast<int>(K);
-      ct.out = data_ptr(a.output);
-      fd.out = ct.out;
-      fd.out_bytes = static_cast<int32_t>(out_bytes);
-    }
+    if (cols <= 0 || cols > H / 8 + 1 || out_bytes % 16 != 0 || reinterpret_cast<uintptr_t>(data_ptr(a.output)) % 16 != 0)
+      return false;
+    fd.tickets = reinterpret_cast<unsigned int*>(at(L.combine_tickets));
+    fd.ntickets = static_cast<int32_t>(cols);
+    fd.out = data_ptr(a.output);
+    fd.out_bytes = static_cast<int32_t>(out_bytes);
+    return true;
+  };
+  CombineTail ct{};
+  if (fuse && !fused12 && !sh && gemv2_combine &&
+      arm_combine_tickets(gemv_bulk_combine_tickets<T>(g2, wf_, max_groups, gemv_.pairs_per_warp))) {
+    ct.tickets = fd.tickets;
+    ct.weights = rp.topk_weights;
+    ct.local_ids = rp.local_ids;
+    ct.top_k = static_cast<int>(K);
+    ct.out = fd.out;
   }
   // The fused GEMVs, no shared expert: the fused kernel also does the
   // combine (the same per-column tickets, after its grid barrier), so the
@@ -636,16 +641,7 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
     const char* e = std::getenv("MOERT_CUDA_FUSED_COMBINE");
     return !(e && e[0] == '0');
   }();
-  if (fused12 && !sh && fused_combine) {
-    const int64_t cols = gemv_bulk_fused_combine_tickets<T>(g1, g2, wf_, fd);
-    const int64_t out_bytes = H * static_cast<int64_t>(sizeof(T));
-    if (cols > 0 && cols <= H / 8 + 1 && out_bytes % 16 == 0 && reinterpret_cast<uintptr_t>(data_ptr(a.output)) % 16 == 0) {
-      fd.tickets = reinterpret_cast<unsigned int*>(at(L.combine_tickets));
-      fd.ntickets = static_cast<int32_t>(cols);
-      fd.out = data_ptr(a.output);
-      fd.out_bytes = static_cast<int32_t>(out_bytes);
-    }
-  }
+  if (fused12 && !sh && fused_combine) arm_combine_tickets(gemv_bulk_fused_combine_tickets<T>(g1, g2, wf_, fd));
   // The fused GEMVs when chosen above (false: the launch could not take the
   // call after all), else GEMV1 routed or after route-and-sort, then GEMV2.
   const bool both_fused =
