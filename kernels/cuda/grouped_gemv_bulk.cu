@@ -598,7 +598,15 @@ FusedPlan fused_plan(const GemmParams& p1, const GemmParams& p2, const DecodeFus
   fp.route_off = fp.a_bytes + ((BULK_WARPS * 8 * 8 + 127) & ~127) + BULK_WARPS * fp.ring_stride;
   fp.smem = (size_t)fp.route_off + decode_route_smem(f.route.num_experts);
   if (fp.smem > (size_t)BULK_SMEM_MAX) return fp;
-  const int bps = fused_blocks_per_sm<T, WF>(fp.smem);
+  // Tuning knob (experiments): MOERT_CUDA_FUSED_BPS caps the blocks per SM
+  // (1: gpt-oss bf16's 2 blocks of 4 warps become 1, with twice the pairs a
+  // warp and GEMV2's pairs spread 10.9 against 11 a warp instead of 5.45
+  // against 6).
+  static const int bps_cap = [] {
+    const char* e = std::getenv("MOERT_CUDA_FUSED_BPS");
+    return e && std::atoi(e) > 0 ? std::atoi(e) : 32;
+  }();
+  const int bps = std::min(bps_cap, fused_blocks_per_sm<T, WF>(fp.smem));
   if (bps < 1) return fp;
   const int64_t max_blocks = (int64_t)bps * device_sm_count();
   if (K > max_blocks) return fp;
