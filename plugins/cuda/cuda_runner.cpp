@@ -72,6 +72,13 @@ constexpr moert_dtype kFp8{MOERT_DTYPE_FLOAT8_E4M3FN, 8, 1};
 constexpr moert_dtype kFp4{MOERT_DTYPE_FLOAT4_E2M1FN, 4, 1};
 constexpr moert_dtype kE8m0{MOERT_DTYPE_FLOAT8_E8M0FNU, 8, 1};
 
+// An experiment switch from the environment, read once by the caller: on
+// unless set to 0.
+bool env_flag_on(const char* name) {
+  const char* e = std::getenv(name);
+  return !(e && e[0] == '0');
+}
+
 bool gated_act(int a) { return a == MOERT_ACT_SILU_AND_MUL || a == MOERT_ACT_GELU_AND_MUL || a == MOERT_ACT_GELU_TANH_AND_MUL || a == MOERT_ACT_SWIGLUOAI; }
 
 size_t align256(size_t v) { return (v + 255) & ~size_t(255); }
@@ -476,10 +483,7 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   // Large batches sort over many blocks (sort_align.cuh) in this scratch
   // (sized for this batch, 0 ints when small); MOERT_CUDA_SORT_MULTI=0 keeps
   // the one-block sort, for experiments.
-  static const bool sort_multi = [] {
-    const char* e = std::getenv("MOERT_CUDA_SORT_MULTI");
-    return !(e && e[0] == '0');
-  }();
+  static const bool sort_multi = env_flag_on("MOERT_CUDA_SORT_MULTI");
   int32_t* sort_counts = sort_multi ? reinterpret_cast<int32_t*>(at(L.sort_counts)) : nullptr;
   // Decode path (GEMV) when experts see few rows on average; tensor cores
   // otherwise, with 128-row tiles once experts average that many rows.
@@ -609,10 +613,7 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   // One token in two GEMV kernels, no shared expert: GEMV2 also does the
   // combine (grouped_gemv_bulk.cuh, CombineTail), one launch fewer; the
   // routed GEMV1 zeroes its tickets. MOERT_CUDA_GEMV2_COMBINE=0 turns it off.
-  static const bool gemv2_combine = [] {
-    const char* e = std::getenv("MOERT_CUDA_GEMV2_COMBINE");
-    return !(e && e[0] == '0');
-  }();
+  static const bool gemv2_combine = env_flag_on("MOERT_CUDA_GEMV2_COMBINE");
   // Arms the per-column combine tickets for `cols` block columns (0: the
   // kernel cannot take the call); the output row must allow 16-byte stores.
   auto arm_combine_tickets = [&](int64_t cols) {
@@ -637,10 +638,7 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   // The fused GEMVs, no shared expert: the fused kernel also does the
   // combine (the same per-column tickets, after its grid barrier), so the
   // one-token layer is one kernel. MOERT_CUDA_FUSED_COMBINE=0 turns it off.
-  static const bool fused_combine = [] {
-    const char* e = std::getenv("MOERT_CUDA_FUSED_COMBINE");
-    return !(e && e[0] == '0');
-  }();
+  static const bool fused_combine = env_flag_on("MOERT_CUDA_FUSED_COMBINE");
   if (fused12 && !sh && fused_combine) arm_combine_tickets(gemv_bulk_fused_combine_tickets<T>(g1, g2, wf_, fd));
   // The fused GEMVs when chosen above (false: the launch could not take the
   // call after all), else GEMV1 routed or after route-and-sort, then GEMV2.

@@ -5,6 +5,7 @@
 
 #include "moert/error.h"
 #include "moert/quant.h"
+#include "moert/routing.h"
 #include "moert/safetensors.h"
 #include "moert/weight_layout.h"
 
@@ -124,9 +125,7 @@ LayerInputs load_inputs(const std::string& path, const LayerSpec& layer) {
   for (int64_t i = 0; i < t * e; ++i) {
     const float v = load_as_f32(in.router_logits.data(), li.dtype, i);
     if (!std::isfinite(v))
-      throw Error(MOERT_STATUS_INVALID_ARGUMENT, path + ": tensor 'router_logits'[token " + std::to_string(i / e) +
-                                                     ", expert " + std::to_string(i % e) + "] is " +
-                                                     (std::isnan(v) ? "NaN" : "Inf") + " (router logits must be finite)");
+      throw Error(MOERT_STATUS_INVALID_ARGUMENT, nonfinite_logit_message(path + ": tensor 'router_logits'", i / e, i % e, v));
   }
   return in;
 }

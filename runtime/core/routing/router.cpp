@@ -12,6 +12,11 @@
 
 namespace moert {
 
+std::string nonfinite_logit_message(const std::string& name, int64_t token, int64_t expert, float value) {
+  return name + "[token " + std::to_string(token) + ", expert " + std::to_string(expert) + "] is " +
+         (std::isnan(value) ? "NaN" : "Inf") + " (router logits must be finite)";
+}
+
 Router::Router(const LayerConfig& layer)
     : layer_(layer),
       logits_row_(static_cast<size_t>(layer.num_experts)),
@@ -33,9 +38,7 @@ void Router::route(const moert_tensor& logits, int64_t T, const float* bias, flo
       for (int32_t e = 0; e < E; ++e) {
         row[e] = load_as_f32(base, logits.dtype, t * E + e);
         if (!std::isfinite(row[e]))
-          throw Error(MOERT_STATUS_INVALID_ARGUMENT,
-                      "router_logits[token " + std::to_string(t) + ", expert " + std::to_string(e) +
-                          "] is " + (std::isnan(row[e]) ? "NaN" : "Inf") + " (router logits must be finite)");
+          throw Error(MOERT_STATUS_INVALID_ARGUMENT, nonfinite_logit_message("router_logits", t, e, row[e]));
       }
       route_token(row, t, bias, w + t * K, ids + t * K);
     }

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "moert/layer_config.h"
@@ -45,6 +46,12 @@ class Router {
   std::vector<char> group_kept_;
   std::vector<int32_t> kept_groups_;
 };
+
+// What is wrong with a non-finite router logit and where:
+// "<name>[token t, expert e] is NaN (router logits must be finite)", name as
+// the caller calls the tensor (the router: router_logits; a file reader:
+// its path and tensor).
+std::string nonfinite_logit_message(const std::string& name, int64_t token, int64_t expert, float value);
 
 // Fills scores[E] from logits[E]: softmax or sigmoid, in f32.
 void compute_scores(const float* logits, int32_t num_experts, int32_t scoring, float* scores);
