@@ -34,6 +34,27 @@ constexpr int BULK_A_MAX = 96 * 1024;           // largest staged token rows
 constexpr int BULK_MULTI_ROWS = 8;              // token rows per pass when groups may have several
 constexpr int BULK_SMEM_MAX = 227 * 1024;       // sm_90 dynamic shared memory per block
 
+// MXFP4 scales staged with the weights. A pair's two rows are consecutive,
+// so their e8m0 bytes ([E][N][K/32]) are one contiguous span of 2 * K/32
+// bytes; each item copies the 16-byte-aligned range that covers it into its
+// slot, behind the weights and on the same mbarrier, and the decode loop
+// reads the scales from shared memory. Why: read from global memory per
+// chunk, they waited on DRAM in every item (Nsight Compute, H200, gpt-oss
+// MXFP4 at one token: the scale's first use was the kernel's top
+// long-scoreboard stall; at 16 tokens the forward is 6% faster staged).
+// Returns the slot bytes kept for them (the covering range is at most
+// span + 30 bytes), or 0 (scales read from global memory) when the range
+// could leave the allocation (base not 16-byte aligned, or an expert's
+// N * K/32 bytes not a multiple of 16) or the span is over 1 KB.
+constexpr int BULK_MX_SCALE_SPAN_MAX = 1024;
+__host__ __device__ inline int mx_scale_stage_bytes(const GemmParams& p) {
+  const int64_t per_row = p.k / 32, span = 2 * per_row;
+  if (!p.mx_scale || (reinterpret_cast<uintptr_t>(p.mx_scale) & 15) || ((int64_t)p.n * per_row) % 16 ||
+      span > BULK_MX_SCALE_SPAN_MAX)
+    return 0;
+  return static_cast<int>((span + 30 + 15) & ~int64_t{15});
+}
+
 
 #ifdef MOERT_GEMV_BULK
 // One warp: this block's share of the next GEMM's weights of `expert` into
@@ -110,7 +131,8 @@ __device__ __forceinline__ bool takes_last_ticket(unsigned int* tickets, unsigne
 // item i = pair i / segs, segment i % segs; its slot holds row n's segment,
 // then row n+1's at + seg_chunks * 16. Shared memory: the staged token row,
 // then the warps' barriers, then their rings (warp w's slot d at
-// ring + (w * depth + d) * slot_bytes, slot_bytes = 2 * seg_chunks * 16),
+// ring + (w * depth + d) * slot_bytes, slot_bytes = 2 * seg_chunks * 16 plus,
+// MXFP4, the pair's scales behind the rows: mx_scale_stage_bytes),
 // then (routed) the routed token (decode_route.cuh) at route_off.
 // MR: token rows per pass (all staged); groups with more rows take several
 // passes, each streaming the weights again.
@@ -158,7 +180,11 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, MR == 1 ? 8 : 0) gemv_bulk_ke
   const int64_t row_bytes = (int64_t)p.k * GC::kRowBytesNum / GC::kRowBytesDen;
   const uint8_t* w_first = static_cast<const uint8_t*>(p.b) + (int64_t)expert * p.b_expert_bytes +
                            (int64_t)(2 * first) * row_bytes;
-  const int slot_bytes = 2 * seg_chunks * 16;
+  const int scale_region = WF == WeightFormat::kMxfp4 ? mx_scale_stage_bytes(p) : 0;  // behind the rows
+  const int slot_bytes = 2 * seg_chunks * 16 + scale_region;
+  auto row_scales = [&](int row) {  // address of weight row `row`'s first scale byte (MXFP4)
+    return reinterpret_cast<uintptr_t>(p.mx_scale + ((int64_t)expert * p.n + row) * (p.k >> 5));
+  };
 
   const uint4* a_sm = reinterpret_cast<const uint4*>(bulk_smem);
   const uint32_t bars = smem_u32(bulk_smem) + a_bytes + (warp * depth) * 8;
@@ -173,13 +199,22 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, MR == 1 ? 8 : 0) gemv_bulk_ke
     const uint32_t bytes = (uint32_t)min(seg_chunks, chunks - c0) * 16;
     const uint8_t* src = w_first + (int64_t)(2 * q) * row_bytes + (int64_t)c0 * 16;
     const uint32_t bar = bars + 8 * d, dst = ring_u32 + d * slot_bytes;
-    mbar_arrive_expect_tx(bar, 2 * bytes);
+    uintptr_t s0 = 0, s1 = 0;  // the pair's scales: [s0, s1), 16-byte aligned
+    if (scale_region) {
+      const uintptr_t s = row_scales(2 * (first + q));
+      s0 = s & ~uintptr_t{15};
+      s1 = (s + 2 * (uintptr_t)chunks + 15) & ~uintptr_t{15};
+    }
+    mbar_arrive_expect_tx(bar, 2 * bytes + (uint32_t)(s1 - s0));
+    const auto* scales_src = reinterpret_cast<const uint8_t*>(s0);
     if (p.prefetch) {  // streamed once: leave L2 to the next GEMM's prefetched weights
       bulk_copy_hint(dst, src, bytes, bar, stream_policy);
       bulk_copy_hint(dst + seg_chunks * 16, src + row_bytes, bytes, bar, stream_policy);
+      if (scale_region) bulk_copy_hint(dst + 2 * seg_chunks * 16, scales_src, (uint32_t)(s1 - s0), bar, stream_policy);
     } else {
       bulk_copy(dst, src, bytes, bar);
       bulk_copy(dst + seg_chunks * 16, src + row_bytes, bytes, bar);
+      if (scale_region) bulk_copy(dst + 2 * seg_chunks * 16, scales_src, (uint32_t)(s1 - s0), bar);
     }
   };
 
@@ -223,11 +258,20 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, MR == 1 ? 8 : 0) gemv_bulk_ke
       mbar_wait(bars + 8 * d, (used / depth) & 1);
       const uint4* w0 = reinterpret_cast<const uint4*>(ring + (size_t)d * slot_bytes);
       const uint4* w1 = w0 + seg_chunks;
+      // Scale of chunk cg of row n + r: staged (behind the rows), or from global memory.
+      const unsigned char* staged = reinterpret_cast<const unsigned char*>(w0 + 2 * seg_chunks) +
+                                    (scale_region ? (row_scales(n) & 15) : 0);
+      auto scale_of = [&](int r, int cg) {
+        if constexpr (WF == WeightFormat::kMxfp4) {
+          if (scale_region) return mx_scale_x2p14(staged[r * chunks + cg]);
+        }
+        return gemv_chunk_scale<WF>(p, expert, n + r, cg * EPL);
+      };
 #pragma unroll(WF == WeightFormat::kMxfp4 ? 1 : 4)
       for (int c = lane; c < nc; c += 32) {
         const int cg = c0 + c;  // chunk of the whole row
         auto scales = [&] {
-          return make_float2(gemv_chunk_scale<WF>(p, expert, n, cg * EPL), gemv_chunk_scale<WF>(p, expert, n + 1, cg * EPL));
+          return make_float2(scale_of(0, cg), scale_of(1, cg));
         };
         gemv_pair_chunk<T, WF, MR>(w0[c], w1[c], scales, a_sm, cg, chunks, mr, acc0, acc1);
       }
@@ -501,7 +545,7 @@ BulkPlan bulk_plan(const GemmParams& p, int64_t max_groups, int forced_ppw, int 
   const int chunks = static_cast<int>(b.row_bytes / 16);
   b.segs = static_cast<int>((2 * b.row_bytes + BULK_SLOT_MAX - 1) / BULK_SLOT_MAX);
   b.seg_chunks = (chunks + b.segs - 1) / b.segs;
-  const int64_t slot = 2 * (int64_t)b.seg_chunks * 16;
+  const int64_t slot = 2 * (int64_t)b.seg_chunks * 16 + (WF == WeightFormat::kMxfp4 ? mx_scale_stage_bytes(p) : 0);
   b.depth = static_cast<int>(std::max<int64_t>(2, std::min<int64_t>(8, ring_bytes / slot)));
   b.a_region = (a_bytes + 127) & ~int64_t{127};
   b.route_off = b.a_region + ((BULK_WARPS * b.depth * 8 + 127) & ~127) + (int64_t)BULK_WARPS * b.depth * slot;

@@ -222,6 +222,19 @@ static std::vector<NumericsCase> numerics_cases() {
   mx_wrap.H = 4096;
   mx_wrap.options = {{"cuda.gemv_kernel", "bulk"}, {"cuda.gemv_pairs_per_warp", "64"}};
   add("mxfp4_bulk_gemv_64_pairs_per_warp", mx_wrap, {1});
+  // The bulk kernel stages each pair's MXFP4 scales with its weights (the
+  // 16-byte-aligned range covering them): K = 288 and 160 (9 and 5 scales a
+  // row) put a pair's first scale at every even offset in its range; K =
+  // 16416 (513 a row) is over the staged span, so GEMV1 reads its scales
+  // from global memory while GEMV2 (K = 128) stages them.
+  Case mx_offsets = mx;
+  mx_offsets.H = 288; mx_offsets.I = 160;
+  mx_offsets.options = {{"cuda.gemv_kernel", "bulk"}};
+  add("mxfp4_bulk_gemv_scale_offsets", mx_offsets, {1, 5});
+  Case mx_unstaged = mx;
+  mx_unstaged.H = 16416;
+  mx_unstaged.options = {{"cuda.gemv_kernel", "bulk"}};
+  add("mxfp4_bulk_gemv_scales_unstaged", mx_unstaged, {1});
   // The rows kernel's options on top of a case: `opts` are added to the
   // case's own (literals), and the decode GEMV is forced for many rows per expert.
   auto add_rows = [&](const char* name, Case c, std::vector<moert_kv> opts,
