@@ -39,9 +39,11 @@ constexpr int BULK_SMEM_MAX = 227 * 1024;       // sm_90 dynamic shared memory p
 // bytes; each item copies the 16-byte-aligned range that covers it into its
 // slot, behind the weights and on the same mbarrier, and the decode loop
 // reads the scales from shared memory. Why: read from global memory per
-// chunk, they waited on DRAM in every item (Nsight Compute, H200, gpt-oss
-// MXFP4 at one token: the scale's first use was the kernel's top
-// long-scoreboard stall; at 16 tokens the forward is 6% faster staged).
+// chunk, each item's first scale load waits on DRAM (Nsight Compute, H200,
+// gpt-oss MXFP4 at one token: the scale's first use was the kernel's top
+// long-scoreboard stall). Measured neutral on its own (H200, gpt-oss MXFP4
+// at 1 and 16 tokens, docs/cuda-backend.md): the decode arithmetic, not
+// this wait, bounds those points.
 // Returns the slot bytes kept for them (the covering range is at most
 // span + 30 bytes), or 0 (scales read from global memory) when the range
 // could leave the allocation (base not 16-byte aligned, or an expert's
