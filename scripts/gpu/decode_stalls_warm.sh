@@ -4,7 +4,7 @@
 # the first forwards, caches kept between kernels, as in a replayed graph),
 # for each point (mxfp4 = gpt-oss with MXFP4 weights, else the shape, bf16).
 #   scripts/gpu/decode_stalls_warm.sh qwen3 gptoss
-# BENCH_ARGS adds bench arguments (e.g. --option cuda.mxfp4_decode=mma).
+# BENCH_ARGS adds bench arguments (e.g. --option cuda.gemv_kernel=stream).
 set -u
 . "$(dirname "$0")/ncu_common.sh"
 HERE=$(dirname "$0")
