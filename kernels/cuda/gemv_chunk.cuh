@@ -104,7 +104,10 @@ __device__ __forceinline__ void gemv_pair_chunk(const uint4& w0, const uint4& w1
     GC::template decode8<sub>(w1, f1);
 #pragma unroll
     for (int m = 0; m < MR; ++m) {
-      if (m < mr) {
+      // MR == 1: mr is 1. Without the run-time test no branch separates
+      // the sub-steps (gpt-oss MXFP4 on this f32 path, one token, H200,
+      // graph µs, twice: 52.5 / 52.6 -> 51.7 / 50.8).
+      if (MR == 1 || m < mr) {
         const uint4 av = a_sm[a_sm_index<GC>(m, sub, c, chunks)];
         const uint32_t aw[4] = {av.x, av.y, av.z, av.w};
 #pragma unroll
@@ -147,7 +150,7 @@ __device__ __forceinline__ void gemv_finish_pair(const GemmParams& p, int expert
   float v0 = 0.f, v1 = 0.f;
 #pragma unroll
   for (int m = 0; m < MR; ++m) {
-    if (m < mr) {
+    if (MR == 1 || m < mr) {  // MR == 1: mr is 1
 #pragma unroll
       for (int o = 16; o > 0; o >>= 1) {
         acc0[m] += __shfl_xor_sync(0xffffffffu, acc0[m], o);
