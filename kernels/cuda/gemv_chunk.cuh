@@ -12,6 +12,19 @@
 
 namespace moert_cuda {
 
+// MXFP4: the eight e2m1 nibbles of x (element i in bits [4i, 4i+4)) as four
+// f16x2, h[i] holding elements (i, i+4), each value * 2^-14: the 3
+// magnitude bits go to f16 bits 9-11 (exact, subnormal 0.5 included; see
+// fp4x2_to_float2_unscaled) and the sign bit to bit 15, for both halves
+// with one shift pair and two masks. The chunk's scale takes the 2^14 back
+// (mx_scale_x2p14).
+__device__ __forceinline__ void decode8_f16x2(uint32_t x, uint32_t (&h)[4]) {
+  h[0] = ((x << 9) & 0x0E000E00u) | ((x << 12) & 0x80008000u);
+  h[1] = ((x << 5) & 0x0E000E00u) | ((x << 8) & 0x80008000u);
+  h[2] = ((x << 1) & 0x0E000E00u) | ((x << 4) & 0x80008000u);
+  h[3] = ((x >> 3) & 0x0E000E00u) | (x & 0x80008000u);
+}
+
 // One 16-byte chunk of a weight row: 8 bf16/f16, 16 e4m3 or 32 e2m1 values,
 // decoded 8 at a time in natural order, without the chunk's scale.
 template <class T, WeightFormat WF>
@@ -43,16 +56,8 @@ struct GemvChunk {
         f[4 * i + 3] = hi.y;
       }
     } else {
-      // Eight e2m1 nibbles, element i in bits [4i, 4i+4). Each f16x2 below
-      // holds elements (i, i+4): the 3 magnitude bits go to f16 bits 9-11
-      // (value * 2^-14, exact, subnormal 0.5 included; see
-      // fp4x2_to_float2_unscaled) and the sign bit to bit 15, for both
-      // halves with one shift pair and two masks.
-      const uint32_t x = w[sub];
-      const uint32_t h[4] = {((x << 9) & 0x0E000E00u) | ((x << 12) & 0x80008000u),
-                             ((x << 5) & 0x0E000E00u) | ((x << 8) & 0x80008000u),
-                             ((x << 1) & 0x0E000E00u) | ((x << 4) & 0x80008000u),
-                             ((x >> 3) & 0x0E000E00u) | (x & 0x80008000u)};
+      uint32_t h[4];
+      decode8_f16x2(w[sub], h);
 #pragma unroll
       for (int i = 0; i < 4; ++i) {
         const float2 v = unpack2<__half>(h[i]);

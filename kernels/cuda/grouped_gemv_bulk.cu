@@ -17,6 +17,7 @@
 #include "decode_route.cuh"
 #include "gemm_epilogue.cuh"
 #include "gemv_chunk.cuh"
+#include "gemv_mx_half2.cuh"
 #include "grouped_gemv_bulk.cuh"
 #include "mbarrier.cuh"
 
@@ -33,6 +34,14 @@ constexpr int BULK_SLOT_MAX = 16 * 1024;        // largest slot: longer row pair
 constexpr int BULK_A_MAX = 96 * 1024;           // largest staged token rows
 constexpr int BULK_MULTI_ROWS = 8;              // token rows per pass when groups may have several
 constexpr int BULK_SMEM_MAX = 227 * 1024;       // sm_90 dynamic shared memory per block
+
+// One token row per pass with MXFP4 weights: the f16x2 decode math
+// (gemv_mx_half2.cuh), whose staged row takes 16 more bytes (the block's
+// row maximum, one float per warp, behind it). The routed, plain and fused
+// one-token kernels all take it, so they stay bit-identical.
+template <WeightFormat WF, int MR>
+constexpr bool kMxHalf2 = WF == WeightFormat::kMxfp4 && MR == 1;
+constexpr int MX_HALF2_RED_BYTES = BULK_WARPS * 4;
 
 // MXFP4 scales staged with the weights. A pair's two rows are consecutive,
 // so their e8m0 bytes ([E][N][K/32]) are one contiguous span of 2 * K/32
@@ -233,8 +242,14 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, MR == 1 ? 8 : 0) gemv_bulk_ke
     if (lane == 0)
       for (int i = 0; i < min(depth, items); ++i) issue(i, (used + i) % depth);
     if (p.prefetch && warp == 0 && r0 == rb) prefetch_next_gemm(p, expert, lane);  // warp 0: GEMV2's weights into L2
-    {
-      if (r0 != rb) __syncthreads();  // the previous pass is done reading the staged rows
+    float row_inv = 1.f;  // kMxHalf2: 2^-s, the staged row's scale taken back
+    if (r0 != rb) __syncthreads();  // the previous pass is done reading the staged rows
+    if constexpr (kMxHalf2<WF, MR>) {
+      const int64_t row = !routed ? a_row_of(p, r0) : 0;
+      row_inv = mx_h2_stage_row<T>(reinterpret_cast<const uint4*>(static_cast<const T*>(p.a) + row * p.lda),
+                                   reinterpret_cast<uint4*>(bulk_smem), chunks,
+                                   reinterpret_cast<float*>(bulk_smem + (size_t)p.k * sizeof(T)), false);
+    } else {
       uint4* dst = reinterpret_cast<uint4*>(bulk_smem);
       const int pieces = chunks * GC::kSubs;
       for (int m = 0; m < mr; ++m) {
@@ -275,7 +290,8 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, MR == 1 ? 8 : 0) gemv_bulk_ke
         auto scales = [&] {
           return make_float2(scale_of(0, cg), scale_of(1, cg));
         };
-        gemv_pair_chunk<T, WF, MR>(w0[c], w1[c], scales, a_sm, cg, chunks, mr, acc0, acc1);
+        if constexpr (kMxHalf2<WF, MR>) mx_h2_pair_chunk(w0[c], w1[c], scales, a_sm, cg, chunks, acc0[0], acc1[0]);
+        else gemv_pair_chunk<T, WF, MR>(w0[c], w1[c], scales, a_sm, cg, chunks, mr, acc0, acc1);
       }
       // Every lane is done reading the slot: refill it with item i + depth.
       // The fence orders those generic-proxy reads before the async-proxy write.
@@ -284,7 +300,13 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, MR == 1 ? 8 : 0) gemv_bulk_ke
         asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
         issue(i + depth, d);
       }
-      if (seg == segs - 1) gemv_finish_pair<T, MR>(p, expert, r0, n, mr, lane, acc0, acc1);
+      if (seg == segs - 1) {
+        if constexpr (kMxHalf2<WF, MR>) {
+          acc0[0] *= row_inv;
+          acc1[0] *= row_inv;
+        }
+        gemv_finish_pair<T, MR>(p, expert, r0, n, mr, lane, acc0, acc1);
+      }
     }
   }
   // (Not for fp8 weights, which the one-token fused path never takes: the
@@ -407,8 +429,15 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(con
   };
   // Token row `row` of p.a into the staged layout; coherent loads (L2) for
   // GEMV2, whose A was written by other blocks of this grid.
+  float row_inv = 1.f;  // MXFP4: 2^-s of the staged row (gemv_mx_half2.cuh)
   auto stage = [&](const GemmParams& p, const Stream& st, bool coherent) {
     uint4* dst = reinterpret_cast<uint4*>(bulk_smem);
+    if constexpr (kMxHalf2<WF, 1>) {
+      row_inv = mx_h2_stage_row<T>(
+          reinterpret_cast<const uint4*>(static_cast<const T*>(p.a) + (int64_t)a_row_of(p, row) * p.lda), dst,
+          st.chunks, reinterpret_cast<float*>(bulk_smem + (size_t)p.k * sizeof(T)), coherent);
+      return;
+    }
     const int pieces = st.chunks * GC::kSubs;
     const uint4* src = reinterpret_cast<const uint4*>(static_cast<const T*>(p.a) + (int64_t)a_row_of(p, row) * p.lda);
     for (int g = threadIdx.x; g < pieces; g += BULK_WARPS * 32) {
@@ -435,14 +464,21 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(con
         auto scales = [&] {
           return make_float2(gemv_chunk_scale<WF>(p, expert, n, cg * EPL), gemv_chunk_scale<WF>(p, expert, n + 1, cg * EPL));
         };
-        gemv_pair_chunk<T, WF, 1>(w0[c], w1[c], scales, a_sm, cg, st.chunks, 1, acc0, acc1);
+        if constexpr (kMxHalf2<WF, 1>) mx_h2_pair_chunk(w0[c], w1[c], scales, a_sm, cg, st.chunks, acc0[0], acc1[0]);
+        else gemv_pair_chunk<T, WF, 1>(w0[c], w1[c], scales, a_sm, cg, st.chunks, 1, acc0, acc1);
       }
       __syncwarp();
       if (lane == 0 && i + st.g.depth < st.items) {
         asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
         issue(st, i + st.g.depth, d);
       }
-      if (seg == st.g.segs - 1) gemv_finish_pair<T, 1>(p, expert, row, n, 1, lane, acc0, acc1);
+      if (seg == st.g.segs - 1) {
+        if constexpr (kMxHalf2<WF, 1>) {
+          acc0[0] *= row_inv;
+          acc1[0] *= row_inv;
+        }
+        gemv_finish_pair<T, 1>(p, expert, row, n, 1, lane, acc0, acc1);
+      }
     }
   };
 
@@ -532,7 +568,7 @@ BulkPlan bulk_plan(const GemmParams& p, int64_t max_groups, int forced_ppw, int 
   using GC = GemvChunk<T, WF>;
   BulkPlan b;
   b.row_bytes = (int64_t)p.k * GC::kRowBytesNum / GC::kRowBytesDen;
-  const int64_t a_bytes = (int64_t)MR * p.k * (int64_t)sizeof(T);
+  const int64_t a_bytes = (int64_t)MR * p.k * (int64_t)sizeof(T) + (kMxHalf2<WF, MR> ? MX_HALF2_RED_BYTES : 0);
   if (!device_is_sm90() || p.k % GC::kElems != 0 || a_bytes > BULK_A_MAX || (b.row_bytes & 15) ||
       (p.b_expert_bytes & 15) || (reinterpret_cast<uintptr_t>(p.b) & 15) || (p.lda % 8) ||
       (reinterpret_cast<uintptr_t>(p.a) & 15))

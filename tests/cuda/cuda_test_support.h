@@ -49,6 +49,7 @@ struct Case {
   int quant = MOERT_QUANT_NONE;
   int act_quant = MOERT_ACT_QUANT_NONE;
   int64_t max_tokens = 64;
+  float act_amp = 1.0f;  // activations uniform in [-act_amp, act_amp] (run_case)
   // EP / EPLB
   std::vector<int32_t> expert_map;  // empty = identity
   int redundant = 0;

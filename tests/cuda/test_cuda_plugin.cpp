@@ -32,7 +32,7 @@ double bound_for(const Case& c) {
 double run_case(const Case& c, int64_t T, uint64_t seed, bool weights_on_device = false) {
   const HostWeights w = make_weights(c, seed);
   Harness h(c, w, weights_on_device);
-  const auto x = random_act(c, T * c.H, seed + 1);
+  const auto x = random_act(c, T * c.H, seed + 1, c.act_amp);
   const auto lg = random_logits(T * c.E, seed + 2);
   h.set_inputs(x, lg, T);
   h.forward();
@@ -235,6 +235,17 @@ static std::vector<NumericsCase> numerics_cases() {
   mx_unstaged.H = 16416;
   mx_unstaged.options = {{"cuda.gemv_kernel", "bulk"}};
   add("mxfp4_bulk_gemv_scales_unstaged", mx_unstaged, {1});
+  // One token, MXFP4: the bulk kernel stages the row as f16 times 2^s, s
+  // from the row's largest magnitude (gemv_mx_half2.cuh). Activations of
+  // 2^20 would overflow f16 unscaled; of 2^-20 (no bias, so GEMV2's row is
+  // tiny too) their products would be f16 subnormals or zero.
+  Case mx_large = mx;
+  mx_large.act_amp = 1048576.f;
+  add("mxfp4_1tok_act_2pow20", mx_large, {1});
+  Case mx_tiny = mx;
+  mx_tiny.bias = false;
+  mx_tiny.act_amp = 1.f / 1048576.f;
+  add("mxfp4_1tok_act_2powm20", mx_tiny, {1});
   // The rows kernel's options on top of a case: `opts` are added to the
   // case's own (literals), and the decode GEMV is forced for many rows per expert.
   auto add_rows = [&](const char* name, Case c, std::vector<moert_kv> opts,
