@@ -69,13 +69,15 @@ struct GemvChunk {
 };
 
 // Scale of the chunk at column k of weight row n (1 for dense weights).
-template <WeightFormat WF>
+// BRANCHY_MX: MXFP4 scales by mx_scale_x2p14_branchy (the streaming kernel).
+template <WeightFormat WF, bool BRANCHY_MX = false>
 __device__ __forceinline__ float gemv_chunk_scale(const GemmParams& p, int expert, int n, int k) {
   if constexpr (WF == WeightFormat::kFp8) {
     const int kb = p.w_scale_kb;
     return __ldg(p.w_scale + ((int64_t)expert * p.n + n) * kb + (kb > 1 ? (k >> 7) : 0));
   } else if constexpr (WF == WeightFormat::kMxfp4) {
-    return mx_scale_x2p14(__ldg(p.mx_scale + ((int64_t)expert * p.n + n) * (p.k >> 5) + (k >> 5)));
+    const uint32_t e8m0 = __ldg(p.mx_scale + ((int64_t)expert * p.n + n) * (p.k >> 5) + (k >> 5));
+    return BRANCHY_MX ? mx_scale_x2p14_branchy(e8m0) : mx_scale_x2p14(e8m0);
   } else {
     return 1.f;
   }

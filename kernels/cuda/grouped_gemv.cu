@@ -73,8 +73,8 @@ __global__ void __launch_bounds__(GEMV_WARPS * 32, 2) gemv_stream_kernel(const G
         const uint4* w1 = reinterpret_cast<const uint4*>(Wb + (int64_t)(n + 1) * w_row_bytes);
         q0[d] = __ldg(w0 + c);
         q1[d] = __ldg(w1 + c);
-        sc0[d] = gemv_chunk_scale<WF>(p, expert, n, c * EPL);
-        sc1[d] = gemv_chunk_scale<WF>(p, expert, n + 1, c * EPL);
+        sc0[d] = gemv_chunk_scale<WF, true>(p, expert, n, c * EPL);
+        sc1[d] = gemv_chunk_scale<WF, true>(p, expert, n + 1, c * EPL);
       }
       if (++lj == J) { lj = 0; ++lq; }
     };
