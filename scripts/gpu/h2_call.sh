@@ -27,12 +27,9 @@ for i in 1 2; do
       --reps 30 --label _$v 2>&1 | grep "T="
   done
 done
-NCU=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+. "$(dirname "$0")/ncu_common.sh"
 M=gpu__time_duration.sum,sm__inst_executed.sum,smsp__issue_active.avg.pct_of_peak_sustained_active,smsp__warps_active.avg.per_cycle_active
 for v in h2 base; do
   echo "== ncu ($v): GEMV1, GEMV2 of a later forward"
-  MOERT_CUDA_PLUGIN=/tmp/variants/$v.so timeout 60 "$NCU" --clock-control none --cache-control none \
-    --kernel-name regex:'gemv|combine' --launch-skip 6 --launch-count 2 --metrics $M --csv \
-    $C/bin/moert-bench-cuda --reps 1 --tokens 1 --shapes gptoss --only-mxfp4 2>/dev/null |
-    grep -E '^"[0-9]' | awk -F'","' '{print $(NF-2) " " $NF}' | sed 's/"//g'
+  ncu_mx_gemv_metrics /tmp/variants/$v.so $M
 done

@@ -19,7 +19,6 @@ mkdir -p "$OUT" /tmp/variants
 export LD_LIBRARY_PATH=$C/lib
 HERE=$(dirname "$0")
 CUOBJ=$(command -v cuobjdump || echo /usr/local/cuda/bin/cuobjdump)
-NCU=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
 cp $C/lib/moert/plugins/libmoert-cuda.so /tmp/variants/$NEWNAME.so
 for v in "$@"; do xz -dc .carry/variants/$v.so.xz > /tmp/variants/$v.so; done
 ALL="$NEWNAME $*"
@@ -43,12 +42,10 @@ for i in 1 2; do
   done
 done
 M=gpu__time_duration.sum,sm__inst_executed.sum,smsp__issue_active.avg.pct_of_peak_sustained_active,smsp__warps_active.avg.per_cycle_active,smsp__warps_eligible.avg.per_cycle_active,sm__cycles_active.avg,smsp__cycles_active.avg.pct_of_peak_sustained_elapsed,launch__grid_size,launch__occupancy_limit_shared_mem,launch__registers_per_thread
+. "$HERE/ncu_common.sh"
 for v in $ALL; do
   echo "== ncu metrics ($v): launches 6-7"
-  MOERT_CUDA_PLUGIN=/tmp/variants/$v.so timeout 90 "$NCU" --clock-control none --cache-control none \
-    --kernel-name regex:'gemv|combine' --launch-skip 6 --launch-count 2 --metrics $M --csv \
-    $C/bin/moert-bench-cuda --reps 1 --tokens 1 --shapes gptoss --only-mxfp4 2>/dev/null |
-    grep -E '^"[0-9]' | awk -F'","' '{print substr($5,1,30) " | " $(NF-2) " | " $NF}' | sed 's/"//g'
+  ncu_mx_gemv_metrics /tmp/variants/$v.so $M
 done
 echo "== ncu stalls ($NEWNAME)"
 MOERT_CUDA_PLUGIN=/tmp/variants/$NEWNAME.so timeout 150 "$NCU" --clock-control none --cache-control none \
