@@ -204,9 +204,9 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, MR == 1 ? 8 : 0) gemv_bulk_ke
   const uint32_t ring_u32 = smem_u32(ring);
 
   const uint64_t stream_policy = p.prefetch ? l2_policy_evict_first() : 0;
-  // Lane 0: both rows' segment of item i into slot d.
-  auto issue = [&](int i, int d) {
-    const int q = i / segs, c0 = (i - q * segs) * seg_chunks;
+  // Lane 0: both rows' segment `seg` of pair q (item q * segs + seg) into slot d.
+  auto issue = [&](int q, int seg, int d) {
+    const int c0 = seg * seg_chunks;
     const uint32_t bytes = (uint32_t)min(seg_chunks, chunks - c0) * 16;
     const uint8_t* src = w_first + (int64_t)(2 * q) * row_bytes + (int64_t)c0 * 16;
     const uint32_t bar = bars + 8 * d, dst = ring_u32 + d * slot_bytes;
@@ -235,12 +235,19 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, MR == 1 ? 8 : 0) gemv_bulk_ke
   }
   __syncwarp();
 
-  int used = 0;  // slots consumed by this warp so far (all passes): slot used % depth, phase (used / depth) & 1
+  // The ring position of the next slot to consume, over all passes: slot d,
+  // the parity of its next completion. Stepped, as are the item's pair and
+  // segment, rather than divided out of counters: a division by a run-time
+  // value costs about 20 instructions, and at one token with MXFP4 weights
+  // these kernels are bound by instruction issue.
+  int d = 0;
+  uint32_t phase = 0;
+  const int ahead = min(depth, items);  // items in flight at a pass's start
   for (int32_t r0 = rb; r0 < re; r0 += MR) {
     const int mr = min(MR, re - r0);
     // First copies before the token rows are staged: they need no A.
     if (lane == 0)
-      for (int i = 0; i < min(depth, items); ++i) issue(i, (used + i) % depth);
+      for (int i = 0, di = d; i < ahead; ++i, di = di + 1 == depth ? 0 : di + 1) issue(i / segs, i % segs, di);
     if (p.prefetch && warp == 0 && r0 == rb) prefetch_next_gemm(p, expert, lane);  // warp 0: GEMV2's weights into L2
     float row_inv = 1.f;  // kMxHalf2: 2^-s, the staged row's scale taken back
     if (r0 != rb) __syncthreads();  // the previous pass is done reading the staged rows
@@ -267,12 +274,12 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, MR == 1 ? 8 : 0) gemv_bulk_ke
     float acc0[MR], acc1[MR];
 #pragma unroll
     for (int m = 0; m < MR; ++m) acc0[m] = acc1[m] = 0.f;
-    for (int i = 0; i < items; ++i, ++used) {
-      const int d = used % depth;
-      const int q = i / segs, seg = i - q * segs;
+    // Item i is segment seg of pair q; item i + depth, the refill, segment rseg of pair rq.
+    int q = 0, seg = 0, rq = ahead / segs, rseg = ahead % segs;
+    for (int i = 0; i < items; ++i) {
       const int c0 = seg * seg_chunks, nc = min(seg_chunks, chunks - c0);
       const int n = 2 * (first + q);
-      mbar_wait(bars + 8 * d, (used / depth) & 1);
+      mbar_wait(bars + 8 * d, phase);
       const uint4* w0 = reinterpret_cast<const uint4*>(ring + (size_t)d * slot_bytes);
       const uint4* w1 = w0 + seg_chunks;
       // Scale of chunk cg of row n + r: staged (behind the rows), or from global memory.
@@ -298,8 +305,10 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, MR == 1 ? 8 : 0) gemv_bulk_ke
       __syncwarp();
       if (lane == 0 && i + depth < items) {
         asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-        issue(i + depth, d);
+        issue(rq, rseg, d);
       }
+      if (++rseg == segs) rseg = 0, ++rq;
+      if (++d == depth) d = 0, phase ^= 1;
       if (seg == segs - 1) {
         if constexpr (kMxHalf2<WF, MR>) {
           acc0[0] *= row_inv;
@@ -307,6 +316,7 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, MR == 1 ? 8 : 0) gemv_bulk_ke
         }
         gemv_finish_pair<T, MR>(p, expert, r0, n, mr, lane, acc0, acc1);
       }
+      if (++seg == segs) seg = 0, ++q;
     }
   }
   // (Not for fp8 weights, which the one-token fused path never takes: the
@@ -413,9 +423,9 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(con
                  (int64_t)(2 * st.first) * st.row_bytes;
     return st;
   };
-  auto issue = [&](const Stream& st, int i, int d) {  // lane 0
+  auto issue = [&](const Stream& st, int q, int seg, int d) {  // lane 0: segment seg of pair q into slot d
     const int slot_bytes = 2 * st.g.seg_chunks * 16;
-    const int q = i / st.g.segs, c0 = (i - q * st.g.segs) * st.g.seg_chunks;
+    const int c0 = seg * st.g.seg_chunks;
     const uint32_t bytes = (uint32_t)min(st.g.seg_chunks, st.chunks - c0) * 16;
     const uint8_t* src = st.w_first + (int64_t)(2 * q) * st.row_bytes + (int64_t)c0 * 16;
     const uint32_t bar = bars + 8 * d, dst = ring_u32 + d * slot_bytes;
@@ -425,7 +435,7 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(con
   };
   auto start = [&](const Stream& st) {
     if (lane == 0)
-      for (int i = 0; i < min(st.g.depth, st.items); ++i) issue(st, i, i);
+      for (int i = 0; i < min(st.g.depth, st.items); ++i) issue(st, i / st.g.segs, i % st.g.segs, i);
   };
   // Token row `row` of p.a into the staged layout; coherent loads (L2) for
   // GEMV2, whose A was written by other blocks of this grid.
@@ -449,9 +459,11 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(con
   auto run = [&](const GemmParams& p, const Stream& st) {
     const int slot_bytes = 2 * st.g.seg_chunks * 16;
     float acc0[1] = {0.f}, acc1[1] = {0.f};
+    // Stepped, not divided (as in gemv_bulk_kernel): slot d, item i's pair q
+    // and segment seg, item i + depth's (the refill) rq and rseg.
+    const int ahead = min(st.g.depth, st.items);
+    int d = 0, q = 0, seg = 0, rq = ahead / st.g.segs, rseg = ahead % st.g.segs;
     for (int i = 0; i < st.items; ++i) {
-      const int d = i % st.g.depth;
-      const int q = i / st.g.segs, seg = i - q * st.g.segs;
       const int c0 = seg * st.g.seg_chunks, nc = min(st.g.seg_chunks, st.chunks - c0);
       const int n = 2 * (st.first + q);
       mbar_wait(bars + 8 * d, (parity >> d) & 1u);
@@ -470,8 +482,9 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(con
       __syncwarp();
       if (lane == 0 && i + st.g.depth < st.items) {
         asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-        issue(st, i + st.g.depth, d);
+        issue(st, rq, rseg, d);
       }
+      if (++rseg == st.g.segs) rseg = 0, ++rq;
       if (seg == st.g.segs - 1) {
         if constexpr (kMxHalf2<WF, 1>) {
           acc0[0] *= row_inv;
@@ -479,6 +492,8 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(con
         }
         gemv_finish_pair<T, 1>(p, expert, row, n, 1, lane, acc0, acc1);
       }
+      if (++seg == st.g.segs) seg = 0, ++q;
+      if (++d == st.g.depth) d = 0;
     }
   };
 
