@@ -218,13 +218,17 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, MR == 1 ? 8 : 0) gemv_bulk_ke
     }
     mbar_arrive_expect_tx(bar, 2 * bytes + (uint32_t)(s1 - s0));
     const auto* scales_src = reinterpret_cast<const uint8_t*>(s0);
+    // Whole rows (segs == 1): the pair is one span in memory and in the slot,
+    // so one copy brings both rows (each copy costs lane 0 about 40
+    // instructions, which the other lanes wait for).
+    const uint32_t first_bytes = segs == 1 ? 2 * bytes : bytes;
     if (p.prefetch) {  // streamed once: leave L2 to the next GEMM's prefetched weights
-      bulk_copy_hint(dst, src, bytes, bar, stream_policy);
-      bulk_copy_hint(dst + seg_chunks * 16, src + row_bytes, bytes, bar, stream_policy);
+      bulk_copy_hint(dst, src, first_bytes, bar, stream_policy);
+      if (segs != 1) bulk_copy_hint(dst + seg_chunks * 16, src + row_bytes, bytes, bar, stream_policy);
       if (scale_region) bulk_copy_hint(dst + 2 * seg_chunks * 16, scales_src, (uint32_t)(s1 - s0), bar, stream_policy);
     } else {
-      bulk_copy(dst, src, bytes, bar);
-      bulk_copy(dst + seg_chunks * 16, src + row_bytes, bytes, bar);
+      bulk_copy(dst, src, first_bytes, bar);
+      if (segs != 1) bulk_copy(dst + seg_chunks * 16, src + row_bytes, bytes, bar);
       if (scale_region) bulk_copy(dst + 2 * seg_chunks * 16, scales_src, (uint32_t)(s1 - s0), bar);
     }
   };
@@ -430,8 +434,12 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(con
     const uint8_t* src = st.w_first + (int64_t)(2 * q) * st.row_bytes + (int64_t)c0 * 16;
     const uint32_t bar = bars + 8 * d, dst = ring_u32 + d * slot_bytes;
     mbar_arrive_expect_tx(bar, 2 * bytes);
-    bulk_copy(dst, src, bytes, bar);
-    bulk_copy(dst + st.g.seg_chunks * 16, src + st.row_bytes, bytes, bar);
+    if (st.g.segs == 1) {  // whole rows: one span (as in gemv_bulk_kernel)
+      bulk_copy(dst, src, 2 * bytes, bar);
+    } else {
+      bulk_copy(dst, src, bytes, bar);
+      bulk_copy(dst + st.g.seg_chunks * 16, src + st.row_bytes, bytes, bar);
+    }
   };
   auto start = [&](const Stream& st) {
     if (lane == 0)
