@@ -170,6 +170,40 @@ __device__ __forceinline__ void gemv_finish_pair(const GemmParams& p, int expert
   if (lane < mr) epilogue_pair<T>(p, expert, r0 + lane, n, v0, v1);
 }
 
+// One token row (MR == 1): finished row pairs wait in the lanes for one
+// shared epilogue. Pair j of a warp's run of consecutive pairs is kept by
+// lane j % 32; after every 32nd pair, and after the run's last, the lanes
+// holding pairs run epilogue_pair at once. Why: the epilogue (bias, gate, the
+// activation's branches, the store) is ~90 instructions that lane 0 ran
+// alone for every pair while the other 31 lanes waited, and at one token
+// with MXFP4 weights the GEMVs are bound by instruction issue (Nsight
+// Compute, H200: about a tenth of the routed GEMV1's warp samples sat in
+// that code, waiting for instructions). The butterfly leaves the same sum
+// in every lane, so results are bit-identical to gemv_finish_pair's.
+struct DeferredPairs {
+  float v0 = 0.f, v1 = 0.f;
+
+  // Pair j of the warp's run (rows n, n+1) is done: its sums over the warp
+  // into lane j % 32; the sums restart at zero. Every lane calls it.
+  __device__ __forceinline__ void add(int j, int lane, float& acc0, float& acc1) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+      acc0 += __shfl_xor_sync(0xffffffffu, acc0, o);
+      acc1 += __shfl_xor_sync(0xffffffffu, acc1, o);
+    }
+    if (lane == (j & 31)) v0 = acc0, v1 = acc1;
+    acc0 = acc1 = 0.f;
+  }
+  // After add(j): the kept pairs' epilogue when j closes a group of 32 or
+  // is the run's last pair. n_first: the run's first row.
+  template <class T>
+  __device__ __forceinline__ void flush(const GemmParams& p, int expert, int32_t row, int n_first, int j, int lane,
+                                        bool last) {
+    if ((j & 31) != 31 && !last) return;
+    if (lane <= (j & 31)) epilogue_pair<T>(p, expert, row, n_first + 2 * ((j & ~31) + lane), v0, v1);
+  }
+};
+
 // The group (expert, sorted rows [rb, re)) of a decode block: the active
 // expert blockIdx.y, or one group of m rows when expert_offsets is null.
 // False: blockIdx.y is past the active experts (the whole block returns).

@@ -157,8 +157,14 @@ __device__ __forceinline__ bool takes_last_ticket(unsigned int* tickets, unsigne
 // warm between them. (Nsight Compute on a later forward, H200: a quarter of
 // the routed GEMV1's warp samples waited for instructions, stall_no_inst,
 // with the two GEMVs as separate instances.)
+// MR == 1: at least 7 blocks an SM, i.e. up to 72 registers a thread. The
+// MXFP4 variant's shared memory (ring, staged row, routing) allows 6-7
+// blocks an SM at gpt-oss' sizes (Nsight Compute, H200), so 8 only capped
+// registers: the token row held across the routing and the deferred
+// epilogue's kept pairs spilled 12-32 bytes at 64.
+constexpr int BULK_ONE_ROW_MIN_BLOCKS = 7;
 template <class T, WeightFormat WF, int MR>
-__global__ void __launch_bounds__(BULK_WARPS * 32, MR == 1 ? 8 : 0) gemv_bulk_kernel(const GemmParams p, const int ppw,
+__global__ void __launch_bounds__(BULK_WARPS * 32, MR == 1 ? BULK_ONE_ROW_MIN_BLOCKS : 0) gemv_bulk_kernel(const GemmParams p, const int ppw,
                                                                    const int depth, const int segs,
                                                                    const int seg_chunks, const int a_bytes,
                                                                    const DecodeFusion f, const int route_off,
@@ -280,6 +286,7 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, MR == 1 ? 8 : 0) gemv_bulk_ke
     for (int m = 0; m < MR; ++m) acc0[m] = acc1[m] = 0.f;
     // Item i is segment seg of pair q; item i + depth, the refill, segment rseg of pair rq.
     int q = 0, seg = 0, rq = ahead / segs, rseg = ahead % segs;
+    DeferredPairs kept;  // MR == 1: the finished pairs awaiting their epilogue
     for (int i = 0; i < items; ++i) {
       const int c0 = seg * seg_chunks, nc = min(seg_chunks, chunks - c0);
       const int n = 2 * (first + q);
@@ -318,7 +325,12 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, MR == 1 ? 8 : 0) gemv_bulk_ke
           acc0[0] *= row_inv;
           acc1[0] *= row_inv;
         }
-        gemv_finish_pair<T, MR>(p, expert, r0, n, mr, lane, acc0, acc1);
+        if constexpr (MR == 1) {
+          kept.add(q, lane, acc0[0], acc1[0]);
+          kept.flush<T>(p, expert, r0, 2 * first, q, lane, i == items - 1);
+        } else {
+          gemv_finish_pair<T, MR>(p, expert, r0, n, mr, lane, acc0, acc1);
+        }
       }
       if (++seg == segs) seg = 0, ++q;
     }
@@ -471,6 +483,7 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(con
     // and segment seg, item i + depth's (the refill) rq and rseg.
     const int ahead = min(st.g.depth, st.items);
     int d = 0, q = 0, seg = 0, rq = ahead / st.g.segs, rseg = ahead % st.g.segs;
+    DeferredPairs kept;  // the finished pairs awaiting their epilogue
     for (int i = 0; i < st.items; ++i) {
       const int c0 = seg * st.g.seg_chunks, nc = min(st.g.seg_chunks, st.chunks - c0);
       const int n = 2 * (st.first + q);
@@ -498,7 +511,8 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(con
           acc0[0] *= row_inv;
           acc1[0] *= row_inv;
         }
-        gemv_finish_pair<T, 1>(p, expert, row, n, 1, lane, acc0, acc1);
+        kept.add(q, lane, acc0[0], acc1[0]);
+        kept.flush<T>(p, expert, row, 2 * st.first, q, lane, i == st.items - 1);
       }
       if (++seg == st.g.segs) seg = 0, ++q;
       if (++d == st.g.depth) d = 0;
