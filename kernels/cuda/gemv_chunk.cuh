@@ -170,6 +170,23 @@ __device__ __forceinline__ void gemv_finish_pair(const GemmParams& p, int expert
   if (lane < mr) epilogue_pair<T>(p, expert, r0 + lane, n, v0, v1);
 }
 
+// The first pieces of a token row (uint4 pieces of 8 values) that a thread
+// of the staging keeps in registers: piece threadIdx.x + j * blockDim.x in
+// held[j]. Loaded apart from the staging so that a kernel can issue the
+// loads before work that does not need them (the routed GEMV1 issues them
+// before it routes the token) and their latency hides behind it.
+constexpr int kStageHeld = 4;
+struct StagedPieces {
+  uint4 held[kStageHeld];
+};
+__device__ __forceinline__ void stage_load_pieces(const uint4* src, int pieces, bool coherent, StagedPieces& h) {
+#pragma unroll
+  for (int j = 0; j < kStageHeld; ++j) {
+    const int g = threadIdx.x + j * blockDim.x;
+    h.held[j] = g < pieces ? (coherent ? __ldcg(src + g) : __ldg(src + g)) : make_uint4(0, 0, 0, 0);
+  }
+}
+
 // One token row (MR == 1): finished row pairs wait in the lanes for one
 // shared epilogue. Pair j of a warp's run of consecutive pairs is kept by
 // lane j % 32; after every 32nd pair, and after the run's last, the lanes

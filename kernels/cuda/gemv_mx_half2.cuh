@@ -94,26 +94,20 @@ __device__ __forceinline__ float block_max(float v, float* red) {
 // layout at dst (a_sm_index, row 0), scaled by 2^s; returns 2^-s, the
 // factor the pair sums take at the end. All threads of the block call it;
 // it ends with a block barrier. coherent: L2 loads (a row other blocks of
-// the grid wrote) rather than the read-only path. A thread's first
-// kHeld pieces stay in registers between the maximum and the conversion, so
-// rows of up to kHeld * blockDim.x pieces (K = 4096 at 128 threads) wait
-// for global memory once; longer rows load the rest twice.
+// the grid wrote) rather than the read-only path. `h` holds the row's
+// first pieces (stage_load_pieces), so rows of up to kStageHeld *
+// blockDim.x pieces (K = 4096 at 128 threads) wait for global memory once;
+// longer rows load the rest twice.
 template <class T>
-__device__ __forceinline__ float mx_h2_stage_row(const uint4* src, uint4* dst, int chunks, float* red, bool coherent) {
+__device__ __forceinline__ float mx_h2_stage_held(const uint4* src, const StagedPieces& h, uint4* dst, int chunks,
+                                                  float* red, bool coherent) {
   using GC = GemvChunk<T, WeightFormat::kMxfp4>;
-  constexpr int kHeld = 4;
   const int pieces = chunks * GC::kSubs, step = blockDim.x;
   auto load = [&](int g) { return coherent ? __ldcg(src + g) : __ldg(src + g); };
-  uint4 held[kHeld];
   float amax = 0.f;
 #pragma unroll
-  for (int j = 0; j < kHeld; ++j) {
-    const int g = threadIdx.x + j * step;
-    held[j] = g < pieces ? load(g) : make_uint4(0, 0, 0, 0);
-  }
-#pragma unroll
-  for (int j = 0; j < kHeld; ++j) amax = fmaxf(amax, mx_h2_amax8<T>(held[j]));
-  for (int g = threadIdx.x + kHeld * step; g < pieces; g += step) amax = fmaxf(amax, mx_h2_amax8<T>(load(g)));
+  for (int j = 0; j < kStageHeld; ++j) amax = fmaxf(amax, mx_h2_amax8<T>(h.held[j]));
+  for (int g = threadIdx.x + kStageHeld * step; g < pieces; g += step) amax = fmaxf(amax, mx_h2_amax8<T>(load(g)));
   const int s = mx_h2_row_shift(block_max(amax, red));
   const float scale = pow2f(s);
   auto store = [&](int g, const uint4& v) {
@@ -121,13 +115,22 @@ __device__ __forceinline__ float mx_h2_stage_row(const uint4* src, uint4* dst, i
     dst[a_sm_index<GC>(0, sub, c, chunks)] = mx_h2_piece<T>(v, scale);
   };
 #pragma unroll
-  for (int j = 0; j < kHeld; ++j) {
+  for (int j = 0; j < kStageHeld; ++j) {
     const int g = threadIdx.x + j * step;
-    if (g < pieces) store(g, held[j]);
+    if (g < pieces) store(g, h.held[j]);
   }
-  for (int g = threadIdx.x + kHeld * step; g < pieces; g += step) store(g, load(g));
+  for (int g = threadIdx.x + kStageHeld * step; g < pieces; g += step) store(g, load(g));
   __syncthreads();
   return pow2f(-s);
+}
+
+// The same, loading the held pieces first.
+template <class T>
+__device__ __forceinline__ float mx_h2_stage_row(const uint4* src, uint4* dst, int chunks, float* red, bool coherent) {
+  using GC = GemvChunk<T, WeightFormat::kMxfp4>;
+  StagedPieces h;
+  stage_load_pieces(src, chunks * GC::kSubs, coherent, h);
+  return mx_h2_stage_held<T>(src, h, dst, chunks, red, coherent);
 }
 
 // One chunk c of a row pair (w0: row n, w1: row n+1) against the staged
