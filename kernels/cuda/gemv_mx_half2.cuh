@@ -18,13 +18,17 @@
 // weight pairs meet. A weight decodes to w * 2^-14, so a product is at most
 // 6 (|w| <= 6); products under 2^-14, f16 subnormals with fewer bits, are
 // under 2^-16 of the largest the row can have.
-// Eight products per half (two sub-steps) are summed in f16, then in f32;
-// the chunk's scale (mx_scale_x2p14) takes back the 2^14 and the pair's
+// A lane's 16 products per row and f16 half of a chunk (its 4 sub-steps:
+// a sum of at most 96) are summed in f16, then the two halves in f32; the
+// chunk's scale (mx_scale_x2p14) takes back the 2^14 and the pair's
 // finish the 2^s (both powers of two). Zero, infinite and NaN rows keep
 // s = 0, so an inf or NaN activation still reaches the output. The price
 // is the f16 sums: relative error against float64 at one token went from
-// 2.5e-3 to 3.2e-3 (bf16 activations) and from 3.2e-4 to 8.7e-4 (f16), the
-// bound being 3e-2 (tests/cuda, mxfp4_gptoss).
+// 2.5e-3 to 3.2e-3 (bf16 activations) and from 3.2e-4 to 8.7e-4 (f16)
+// with 8-product f16 sums, and to 3.5e-3 / 1.1e-3 with the 16-product
+// sums (which save 8 of the chunk's ~208 instructions a lane: gpt-oss
+// MXFP4 at one token, H200, same call, graph µs, twice, 39.0 / 39.4 ->
+// 38.0 / 38.9); the bound is 3e-2 (tests/cuda, mxfp4_gptoss).
 #pragma once
 
 #include "common.cuh"
@@ -141,29 +145,25 @@ __device__ __forceinline__ void mx_h2_pair_chunk(const uint4& w0, const uint4& w
                                                  int c, int chunks, float& acc0, float& acc1) {
   using GC = GemvChunk<__half, WeightFormat::kMxfp4>;
   const uint32_t x0[4] = {w0.x, w0.y, w0.z, w0.w}, x1[4] = {w1.x, w1.y, w1.z, w1.w};
-  float d0 = 0.f, d1 = 0.f;
+  // All 16 products of a lane's half-word pair (the chunk's 4 sub-steps)
+  // in one f16x2 chain per row, then one conversion to f32.
+  __half2 p0 = __float2half2_rn(0.f), p1 = p0;
 #pragma unroll
-  for (int half = 0; half < 2; ++half) {
-    __half2 p0 = __float2half2_rn(0.f), p1 = p0;
+  for (int sub = 0; sub < 4; ++sub) {
+    const uint4 av = a_sm[a_sm_index<GC>(0, sub, c, chunks)];
+    const uint32_t aw[4] = {av.x, av.y, av.z, av.w};
+    uint32_t h0[4], h1[4];
+    decode8_f16x2(x0[sub], h0);
+    decode8_f16x2(x1[sub], h1);
 #pragma unroll
-    for (int j = 0; j < 2; ++j) {
-      const int sub = 2 * half + j;
-      const uint4 av = a_sm[a_sm_index<GC>(0, sub, c, chunks)];
-      const uint32_t aw[4] = {av.x, av.y, av.z, av.w};
-      uint32_t h0[4], h1[4];
-      decode8_f16x2(x0[sub], h0);
-      decode8_f16x2(x1[sub], h1);
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        const __half2 a = *reinterpret_cast<const __half2*>(&aw[i]);
-        p0 = __hfma2(*reinterpret_cast<const __half2*>(&h0[i]), a, p0);
-        p1 = __hfma2(*reinterpret_cast<const __half2*>(&h1[i]), a, p1);
-      }
+    for (int i = 0; i < 4; ++i) {
+      const __half2 a = *reinterpret_cast<const __half2*>(&aw[i]);
+      p0 = __hfma2(*reinterpret_cast<const __half2*>(&h0[i]), a, p0);
+      p1 = __hfma2(*reinterpret_cast<const __half2*>(&h1[i]), a, p1);
     }
-    const float2 f0 = __half22float2(p0), f1 = __half22float2(p1);
-    d0 += f0.x + f0.y;
-    d1 += f1.x + f1.y;
   }
+  const float2 f0 = __half22float2(p0), f1 = __half22float2(p1);
+  const float d0 = f0.x + f0.y, d1 = f1.x + f1.y;
   const float2 s = scales();
   acc0 = fmaf(s.x, d0, acc0);
   acc1 = fmaf(s.y, d1, acc1);
