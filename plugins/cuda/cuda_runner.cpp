@@ -590,6 +590,15 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   // at 80% 43.0 -> 40.4 us, gpt-oss MXFP4 at 100% 62.6 -> 60.9 us; gpt-oss
   // bf16 at 30% 75.1 -> 76.5 us, mixtral at 2% unchanged). Option
   // cuda.l2_prefetch: off.
+  // Pairs per warp of the one-token bulk GEMV2 (0: cuda.gemv_pairs_per_warp,
+  // itself 0 for the one-wave plan). Tuning knob MOERT_CUDA_GEMV2_PPW
+  // (experiments, read once): GEMV2's warps get 2 pairs each at gpt-oss
+  // MXFP4's one token, against ~600 instructions of per-warp set-up.
+  static const int gemv2_ppw_env = [] {
+    const char* e = std::getenv("MOERT_CUDA_GEMV2_PPW");
+    return e && std::atoi(e) > 0 ? std::min(64, std::atoi(e)) : 0;
+  }();
+  const int gemv2_ppw = gemv2_ppw_env ? gemv2_ppw_env : gemv_.pairs_per_warp;
   if (tokens == 1 && decode && l2_prefetch_) {
     static const int64_t pct = [] {
       const char* e = std::getenv("MOERT_CUDA_L2_PREFETCH_PCT");
@@ -601,7 +610,7 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
     const int64_t per_expert = static_cast<int64_t>(H * rb2);
     const int64_t budget = std::min(per_expert, device_l2_bytes() * pct / 100 / K);
     int64_t period = fused12     ? fused12_run
-                     : bulk_gemv ? gemv_bulk_run_bytes<T>(g2, wf_, max_groups, gemv_.pairs_per_warp)
+                     : bulk_gemv ? gemv_bulk_run_bytes<T>(g2, wf_, max_groups, gemv2_ppw)
                                  : 0;
     if (period <= 0 || period > per_expert) period = per_expert;  // another kernel: a prefix of each expert
     g1.prefetch = w2_.get();
@@ -628,7 +637,7 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   };
   CombineTail ct{};
   if (fuse && !fused12 && !sh && gemv2_combine &&
-      arm_combine_tickets(gemv_bulk_combine_tickets<T>(g2, wf_, max_groups, gemv_.pairs_per_warp))) {
+      arm_combine_tickets(gemv_bulk_combine_tickets<T>(g2, wf_, max_groups, gemv2_ppw))) {
     ct.tickets = fd.tickets;
     ct.weights = rp.topk_weights;
     ct.local_ids = rp.local_ids;
@@ -671,7 +680,7 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   }
   // GEMV2 and the combine in one kernel only after the routed GEMV1 (it zeroed the tickets).
   const bool combined = fused_combined || (!both_fused && routed && ct.tickets &&
-                                            launch_gemv_bulk_combine<T>(g2, wf_, max_groups, ct, gemv_.pairs_per_warp, st));
+                                            launch_gemv_bulk_combine<T>(g2, wf_, max_groups, ct, gemv2_ppw, st));
   if (!both_fused && !combined) run_grouped(g2, wf_);
 
   CombineParams cp{};
