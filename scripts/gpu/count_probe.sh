@@ -13,10 +13,8 @@
 set -u
 HERE=$(dirname "$0")
 . "$HERE/ncu_common.sh"
-mkdir -p /tmp/variants
-cp $C/lib/moert/plugins/libmoert-cuda.so /tmp/variants/new.so
-for v in "$@"; do xz -dc .carry/variants/$v.so.xz > /tmp/variants/$v.so; done
-ALL="new $*"
+. "$HERE/variants_common.sh"
+unpack_variants "$@"
 echo "== tests (new)"
 MOERT_CUDA_PLUGIN=/tmp/variants/new.so timeout 150 $C/bin/moert_cuda_tests \
   --gtest_filter='*mxfp4*:*Mxfp*:*FusedDecode*:*Graph*:*NonFinite*:*Bulk*:*bulk*' 2>&1 |

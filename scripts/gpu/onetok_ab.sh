@@ -13,10 +13,8 @@
 set -u
 HERE=$(dirname "$0")
 . "$HERE/ncu_common.sh"
-mkdir -p /tmp/variants
-cp $C/lib/moert/plugins/libmoert-cuda.so /tmp/variants/new.so
-for v in "$@"; do xz -dc .carry/variants/$v.so.xz > /tmp/variants/$v.so; done
-ALL="new $*"
+. "$HERE/variants_common.sh"
+unpack_variants "$@"
 for v in $ALL; do
   echo "== tests ($v)" | tee -a $OUT/tests.txt
   MOERT_CUDA_PLUGIN=/tmp/variants/$v.so timeout 150 $C/bin/moert_cuda_tests \
