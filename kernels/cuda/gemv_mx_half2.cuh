@@ -128,15 +128,6 @@ __device__ __forceinline__ float mx_h2_stage_held(const uint4* src, const Staged
   return pow2f(-s);
 }
 
-// The same, loading the held pieces first.
-template <class T>
-__device__ __forceinline__ float mx_h2_stage_row(const uint4* src, uint4* dst, int chunks, float* red, bool coherent) {
-  using GC = GemvChunk<T, WeightFormat::kMxfp4>;
-  StagedPieces h;
-  stage_load_pieces(src, chunks * GC::kSubs, coherent, h);
-  return mx_h2_stage_held<T>(src, h, dst, chunks, red, coherent);
-}
-
 // One chunk c of a row pair (w0: row n, w1: row n+1) against the staged
 // f16x2 row: acc0 += s.x * (w0 . a), acc1 likewise with s.y, s = scales()
 // (called after the products, so a scale load overlaps them).
