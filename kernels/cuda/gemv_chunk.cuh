@@ -173,8 +173,9 @@ __device__ __forceinline__ void gemv_finish_pair(const GemmParams& p, int expert
 // The first pieces of a token row (uint4 pieces of 8 values) that a thread
 // of the staging keeps in registers: piece threadIdx.x + j * blockDim.x in
 // held[j]. Loaded apart from the staging so that a kernel can issue the
-// loads before work that does not need them (the routed GEMV1 issues them
-// before it routes the token) and their latency hides behind it.
+// loads before work that does not need them (the routed MXFP4 GEMV1 and
+// the fused one-token kernel issue them before they route the token) and
+// their latency hides behind it.
 constexpr int kStageHeld = 4;
 struct StagedPieces {
   uint4 held[kStageHeld];
