@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "fused_trace.h"
 #include "status_error.h"
 #include "../../kernels/cuda/activation.cuh"
 #include "../../kernels/cuda/combine.cuh"
@@ -130,6 +131,8 @@ void DeviceBuffer::reset(size_t bytes) {
   ptr_ = nullptr;
   if (bytes) cuda_ok(cudaMalloc(&ptr_, bytes), "cudaMalloc(" + std::to_string(bytes) + " bytes)");
 }
+
+CudaRunner::~CudaRunner() = default;
 
 // ------------------------------------------------------------------ layer checks
 
@@ -265,6 +268,10 @@ CudaRunner::CudaRunner(const moert_layer_desc& layer, int32_t device_id) : devic
   bf16_ = is_bf16(d_.activation_dtype);
   wf_ = d_.quant_scheme == MOERT_QUANT_NONE ? WeightFormat::kDense
         : d_.quant_scheme == MOERT_QUANT_MXFP4 ? WeightFormat::kMxfp4 : WeightFormat::kFp8;
+  trace_ = std::make_unique<FusedTrace>(
+      "E " + std::to_string(d_.num_experts) + " top-" + std::to_string(d_.top_k) + " H " +
+      std::to_string(d_.hidden_size) + " I " + std::to_string(d_.intermediate_size) +
+      (wf_ == WeightFormat::kMxfp4 ? " mxfp4" : wf_ == WeightFormat::kFp8 ? " fp8" : bf16_ ? " bf16" : " f16"));
   const int64_t phys = d_.num_experts + d_.num_redundant_experts;
   if (layer.expert_map) {
     expert_map_.reset(sizeof(int32_t) * phys);
@@ -572,6 +579,7 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   fd.route = rp;
   fd.sort = sb;
   fd.num_local_experts = static_cast<int32_t>(E);
+  fd.trace = trace_->device();
   // GEMV1 and GEMV2 in one cooperative kernel (grouped_gemv_bulk.cuh). auto:
   // when GEMV2's weight rows are >= 4 KB. H200, graph replay, one token, same
   // call, two kernels -> one: mixtral (28 KB rows) 196.6 -> 178.9 us, gpt-oss
@@ -590,15 +598,23 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   // at 80% 43.0 -> 40.4 us, gpt-oss MXFP4 at 100% 62.6 -> 60.9 us; gpt-oss
   // bf16 at 30% 75.1 -> 76.5 us, mixtral at 2% unchanged). Option
   // cuda.l2_prefetch: off.
-  // Pairs per warp of the one-token bulk GEMV2 (0: cuda.gemv_pairs_per_warp,
-  // itself 0 for the one-wave plan). Tuning knob MOERT_CUDA_GEMV2_PPW
-  // (experiments, read once): GEMV2's warps get 2 pairs each at gpt-oss
-  // MXFP4's one token, against ~600 instructions of per-warp set-up.
+  // Pairs per warp of the one-token bulk GEMV2 with the combine (no shared
+  // expert; with one, GEMV2 runs as run_grouped plans it): option
+  // cuda.gemv_pairs_per_warp when set, else 4 for MXFP4 weights and the
+  // one-wave plan (0) otherwise. Why 4: the one-wave plan gives gpt-oss
+  // MXFP4's GEMV2 warps 2 pairs each, against ~760 instructions of per-warp
+  // set-up (first copies, staging); H200, graph µs, same call, twice:
+  // 38.1 / 38.1 -> 37.0 / 36.9 (3: 37.0 / 37.2), 2026-12-02 ~02:20 UTC.
+  // Tuning knob MOERT_CUDA_GEMV2_PPW (experiments, read once) overrides both.
   static const int gemv2_ppw_env = [] {
     const char* e = std::getenv("MOERT_CUDA_GEMV2_PPW");
     return e && std::atoi(e) > 0 ? std::min(64, std::atoi(e)) : 0;
   }();
-  const int gemv2_ppw = gemv2_ppw_env ? gemv2_ppw_env : gemv_.pairs_per_warp;
+  constexpr int kMxfp4Gemv2Ppw = 4;
+  const int gemv2_ppw = gemv2_ppw_env          ? gemv2_ppw_env
+                        : gemv_.pairs_per_warp ? gemv_.pairs_per_warp
+                        : wf_ == WeightFormat::kMxfp4 && !sh ? kMxfp4Gemv2Ppw
+                                                             : 0;
   if (tokens == 1 && decode && l2_prefetch_) {
     static const int64_t pct = [] {
       const char* e = std::getenv("MOERT_CUDA_L2_PREFETCH_PCT");
