@@ -34,6 +34,9 @@ struct DecodeFusion {
   // when the token has no local slot (GEMV2 then has no block to combine it).
   void* out = nullptr;
   int32_t out_bytes = 0;  // a multiple of 16
+  // Diagnostics (MOERT_CUDA_FUSED_TRACE, plugins/cuda/fused_trace.h): the
+  // fused one-token kernel's time stamps (grouped_gemv_bulk.cuh), or null.
+  unsigned long long* trace = nullptr;
 };
 
 // The routed token, in a block's shared memory.

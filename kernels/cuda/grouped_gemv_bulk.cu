@@ -415,9 +415,21 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(con
   // latency hidden behind the routing (as in the routed gemv_bulk_kernel).
   // Row 0 directly, not through p1.a_index: only block (0,0) publishes that.
   const uint4* row1 = static_cast<const uint4*>(p1.a);
+  // Diagnostics (DecodeFusion::trace): thread 0's stamp of event e.
+  auto stamp = [&](int e) {
+    if (f.trace && threadIdx.x == 0) {
+      unsigned long long t;
+      asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+      f.trace[kFusedTraceHeader + (blockIdx.y * gridDim.x + blockIdx.x) * kFusedTraceEvents + e] = t;
+      if (e == kTraceStart && blockIdx.x == 0 && blockIdx.y == 0) f.trace[0] = gridDim.x, f.trace[1] = gridDim.y;
+    }
+  };
+  stamp(kTraceStart);
+  int trace_slot_event = kTraceFirstSlot1;  // kTraceFirstSlot2 in phase 2
   StagedPieces held;
   stage_load_pieces(row1, p1.k / GC::kElems * GC::kSubs, false, held);
   decode_route_block(f, route, reinterpret_cast<float*>(route + 1), blockIdx.x == 0 && blockIdx.y == 0);
+  stamp(kTraceRouted);
   const bool active = (int)blockIdx.y < route->nact;  // uniform over the block; every block still meets the barrier
   const int expert = active ? route->active[blockIdx.y] : 0;
   const int row = blockIdx.y;  // one row per expert, in expert order
@@ -517,6 +529,7 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(con
       const int n = 2 * (st.first + q);
       mbar_wait(bars + 8 * d, (parity >> d) & 1u);
       parity ^= 1u << d;
+      if (i == 0) stamp(trace_slot_event);
       const uint4* w0 = reinterpret_cast<const uint4*>(ring + (size_t)d * slot_bytes);
       const uint4* w1 = w0 + st.g.seg_chunks;
 #pragma unroll(WF == WeightFormat::kMxfp4 ? 1 : 4)
@@ -560,7 +573,12 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(con
     const GemmParams& p = phase == 0 ? p1 : p2;
     if (active) stage(p, s, phase);
     else __syncthreads();
+    trace_slot_event = phase == 0 ? kTraceFirstSlot1 : kTraceFirstSlot2;
     run(p, s);
+    if (f.trace) {  // diagnostics only: the block's warps are all done with this phase
+      __syncthreads();
+      stamp(phase == 0 ? kTracePhase1Done : kTracePhase2Done);
+    }
     if (phase == 0) {
       // GEMV2's first copies need only the weights: out before the barrier.
       s = make(p2, f2);
@@ -568,6 +586,7 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(con
       if (lane == 0) asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
       start(s);
       fused_grid_barrier(sync);
+      stamp(kTraceBarrierDone);
     }
   }
   // With tickets (no shared expert): the combine, as GEMV2's CombineTail does
@@ -580,6 +599,7 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(con
       takes_last_ticket(f.tickets, (unsigned)route->nact, reinterpret_cast<volatile int*>(bulk_smem)))
     combine_block_columns<T>(p2.c, p2.ldc, p2.n, f.route.topk_weights, f.route.local_ids, f.route.top_k, f.out,
                              f2.ppw);
+  stamp(kTraceEnd);
 #endif  // MOERT_GEMV_BULK
 }
 

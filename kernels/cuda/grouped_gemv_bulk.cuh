@@ -63,6 +63,24 @@ template <class T>
 bool launch_gemv_bulk_routed(const GemmParams& p, WeightFormat wf, const DecodeFusion& f, int forced_ppw,
                              cudaStream_t stream);
 
+// The fused kernel's time stamps (%globaltimer, ns) when DecodeFusion::trace
+// is set: words 0 and 1 its grid's x and y (block (0,0)), then for block
+// (x, y) at 2 + (y * grid.x + x) * kFusedTraceEvents one stamp per event,
+// taken by thread 0 (warp 0 for the first-slot events; 0 where a block has
+// no such event, e.g. past the local slots). The last forward's stamps stay.
+enum FusedTraceEvent {
+  kTraceStart,         // the block starts
+  kTraceRouted,        // its routing is done
+  kTraceFirstSlot1,    // warp 0's first GEMV1 slot has landed
+  kTracePhase1Done,    // all its warps are done with GEMV1
+  kTraceBarrierDone,   // it has passed the grid barrier
+  kTraceFirstSlot2,    // warp 0's first GEMV2 slot has landed
+  kTracePhase2Done,    // all its warps are done with GEMV2
+  kTraceEnd,           // after the combine (the last block of a column does it)
+  kFusedTraceEvents
+};
+constexpr int kFusedTraceHeader = 2;
+
 // One token: GEMV1 (p1, routed as launch_gemv_bulk_routed) and GEMV2 (p2)
 // in one cooperative kernel with a grid barrier between them; `sync` is two
 // unsigned ints of device memory that it zeroes (cudaMemsetAsync) before the

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -38,9 +39,12 @@ struct WorkspaceLayout {
       sorted_slot, sort_counts, grid_sync, combine_tickets, xq, xs, inter, y, shared, shared_bytes, total;
 };
 
+class FusedTrace;
+
 class CudaRunner {
  public:
   CudaRunner(const moert_layer_desc& layer, int32_t device_id);
+  ~CudaRunner();
   size_t workspace_size(int64_t max_tokens) const { return layout(max_tokens).total; }
   void set_weights(const moert_expert_weights& w);
   void forward(const moert_forward_args& args);
@@ -71,6 +75,7 @@ class CudaRunner {
   bool l2_prefetch_ = true;    // option cuda.l2_prefetch (auto | off)
   bool wgmma_l2_hints_ = false;  // option cuda.wgmma_l2_hints (off | on)
   GemvTuning gemv_;            // options cuda.gemv_kernel, cuda.gemv_pairs_per_warp
+  std::unique_ptr<FusedTrace> trace_;  // diagnostics: MOERT_CUDA_FUSED_TRACE (fused_trace.h)
   DeviceBuffer w13_, w2_, s13_, s2_, mx13_, mx2_, b13_, b2_, corr_bias_, expert_map_;
 };
 

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -427,6 +429,62 @@ TEST(CudaPlugin, FusedDecodeMatchesUnfusedBitForBit) {
       }
     }
   }
+}
+
+// Diagnostics: with MOERT_CUDA_FUSED_TRACE set, a runner that ran the fused
+// one-token kernel appends its last forward's time stamps, summarized over
+// blocks, to the file when it is destroyed (plugins/cuda/fused_trace.h):
+// every event, in the kernel's order, for all blocks but the first-slot
+// events (blocks with a local slot only).
+TEST(CudaPlugin, FusedTraceWritesTheKernelsTimeline) {
+  REQUIRE_GPU();
+  const std::string path = ::testing::TempDir() + "moert_fused_trace.txt";
+  std::remove(path.c_str());
+  ASSERT_EQ(setenv("MOERT_CUDA_FUSED_TRACE", path.c_str(), 1), 0);
+  Case c;
+  c.options = {{"cuda.fused_gemv", "on"}};
+  {
+    const HostWeights w = make_weights(c, 41);
+    Harness h(c, w);
+    h.set_inputs(random_act(c, c.H, 42), random_logits(c.E, 43), 1);
+    h.forward();
+    h.forward();
+  }
+  unsetenv("MOERT_CUDA_FUSED_TRACE");
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  ASSERT_NE(f, nullptr) << path << " was not written";
+  std::vector<std::string> names;
+  std::vector<double> medians;
+  char line[512];
+  int headers = 0;
+  while (std::fgets(line, sizeof line, f)) {
+    if (line[0] == '#') {
+      ++headers;
+      EXPECT_NE(std::strstr(line, "E 8 top-2 H 128 I 96 bf16"), nullptr) << line;
+      continue;
+    }
+    char name[64];
+    double mn, p10, p50, p90, mx;
+    ASSERT_EQ(std::sscanf(line, "%63s %lf %lf %lf %lf %lf", name, &mn, &p10, &p50, &p90, &mx), 6) << line;
+    EXPECT_LE(mn, p50) << line;
+    EXPECT_LE(p50, mx) << line;
+    EXPECT_GE(mn, 0.0) << line;
+    EXPECT_LT(mx, 1e5) << line;  // under 100 ms: stamps of this forward
+    names.push_back(name);
+    medians.push_back(p50);
+  }
+  std::fclose(f);
+  std::remove(path.c_str());
+  EXPECT_EQ(headers, 1);
+  const std::vector<std::string> want = {"start",        "routed",       "first_slot_1", "phase1_done",
+                                         "barrier_done", "first_slot_2", "phase2_done",  "end"};
+  ASSERT_EQ(names, want);
+  // Each block's stamps come in this order; the medians of the events that
+  // every block has, too (the first-slot events are over active blocks only).
+  std::vector<double> every;
+  for (size_t i = 0; i < want.size(); ++i)
+    if (want[i].rfind("first_slot", 0) != 0) every.push_back(medians[i]);
+  EXPECT_TRUE(std::is_sorted(every.begin(), every.end()));
 }
 
 TEST(CudaPlugin, WeightsFromDeviceMemory) {
