@@ -258,6 +258,15 @@ CudaRunner::CudaRunner(const moert_layer_desc& layer, int32_t device_id) : devic
       gemv_.rows_per_pass = val == "auto" ? 0 : std::atoi(val.c_str());
     } else if (key == "cuda.gemv_pairs_per_warp") {
       gemv_.pairs_per_warp = int_option(key, val, 0, 64, "0 (auto) to 64");
+    } else {
+      // The host passes this backend's options only (docs/config.md), so a
+      // key not listed here is a typo or another backend's; either way it
+      // would do nothing, silently.
+      fail(MOERT_STATUS_INVALID_ARGUMENT,
+           "unknown option '" + key +
+               "' (the cuda runner accepts cuda.decode_rows_per_expert, cuda.gemv_kernel, cuda.gemv_pairs_per_warp, "
+               "cuda.gemv_rows_groups, cuda.gemv_rows_per_pass, cuda.fused_decode, cuda.l2_prefetch, cuda.fused_gemv, "
+               "cuda.mma_tile_rows, cuda.mma_bk, cuda.wgmma_l2_hints)");
     }
   }
   d_.options = nullptr;

@@ -3,6 +3,7 @@
 // probe's reason when no usable GPU is present.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -91,6 +92,28 @@ TEST(CudaPlugin, BadDecodeKernelOptionNamesTheKey) {
     const std::string msg = p.api->error_message(e);
     EXPECT_NE(msg.find(kv.key), std::string::npos) << msg;
     EXPECT_NE(msg.find(std::string("'") + kv.value + "'"), std::string::npos) << msg;
+    p.api->error_destroy(e);
+    EXPECT_EQ(r, nullptr);
+  }
+}
+
+// A key the runner does not know is refused in create, naming the key and
+// the keys it accepts: a typo (cuda.fused_gmev) or another backend's key
+// would otherwise change nothing, silently.
+TEST(CudaPlugin, UnknownOptionIsRefusedWithTheAcceptedKeys) {
+  REQUIRE_GPU();
+  const Plugin& p = plugin();
+  for (const moert_kv kv : {moert_kv{"cuda.fused_gmev", "on"}, moert_kv{"use_graphs", "true"}, moert_kv{"", "x"}}) {
+    Case c;
+    c.options = {kv};
+    const moert_layer_desc d = make_desc(c);
+    moert_runner* r = nullptr;
+    moert_error* e = p.api->runners[0]->create(&d, 0, &r);
+    ASSERT_NE(e, nullptr) << kv.key;
+    EXPECT_EQ(p.api->error_code(e), MOERT_STATUS_INVALID_ARGUMENT);
+    const std::string msg = p.api->error_message(e);
+    EXPECT_NE(msg.find(std::string("unknown option '") + kv.key + "'"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("cuda.fused_gemv,"), std::string::npos) << msg;
     p.api->error_destroy(e);
     EXPECT_EQ(r, nullptr);
   }
