@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Device call: the fused one-token kernel's chunk math, mma against fma
-# (option cuda.fused_gemv_math), on this build (.carry/final):
+# (option cuda.fused_gemv_math, which exists on branch wip/fused-mma only:
+# on main the option is refused), on this build (.carry/final):
 #  1. the fused, one-token and graph tests (tests.txt);
 #  2. graph and eager µs at one token, alternating, twice, gpt-oss bf16 and
 #     mixtral, fma / mma (ab.txt);
