@@ -71,8 +71,12 @@ std::string check_layer(const moert_layer_desc* L, LayerConfig* out) {
       else
         return std::string("option weight_layout: expected checkpoint, aiter_shuffled or aiter_a16w4; got '") +
                v + "'";
+    } else {
+      // The host hands a runner its own backend's options only
+      // (docs/config.md), so any other key is a typo that would change
+      // nothing, silently.
+      return std::string("unknown option '") + k + "' (the rocm runner accepts weight_layout)";
     }
-    // Other keys belong to other backends; ignored here on purpose.
   }
 
   c.num_experts = L->num_experts;
