@@ -430,10 +430,11 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(con
   const uint4* row1 = static_cast<const uint4*>(p1.a);
   // Diagnostics (DecodeFusion::trace): thread 0's stamp of event e.
   auto stamp = [&](int e) {
-    if (f.trace && threadIdx.x == 0) {
+    const unsigned block = blockIdx.y * gridDim.x + blockIdx.x;
+    if (f.trace && threadIdx.x == 0 && block < kFusedTraceMaxBlocks) {
       unsigned long long t;
       asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
-      f.trace[kFusedTraceHeader + (blockIdx.y * gridDim.x + blockIdx.x) * kFusedTraceEvents + e] = t;
+      f.trace[kFusedTraceHeader + block * kFusedTraceEvents + e] = t;
       if (e == kTraceStart && blockIdx.x == 0 && blockIdx.y == 0) f.trace[0] = gridDim.x, f.trace[1] = gridDim.y;
     }
   };

@@ -80,6 +80,7 @@ enum FusedTraceEvent {
   kFusedTraceEvents
 };
 constexpr int kFusedTraceHeader = 2;
+constexpr int kFusedTraceMaxBlocks = 1 << 14;  // blocks past it record nothing
 
 // One token: GEMV1 (p1, routed as launch_gemv_bulk_routed) and GEMV2 (p2)
 // in one cooperative kernel with a grid barrier between them; `sync` is two

@@ -13,7 +13,7 @@
 
 namespace moert_cuda {
 namespace {
-constexpr size_t kMaxBlocks = 1 << 14;
+constexpr size_t kMaxBlocks = kFusedTraceMaxBlocks;
 constexpr size_t kWords = kFusedTraceHeader + kMaxBlocks * kFusedTraceEvents;
 const char* const kEventNames[kFusedTraceEvents] = {"start",        "routed",        "first_slot_1", "phase1_done",
                                                     "barrier_done", "first_slot_2",  "phase2_done",  "end"};
