@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <numeric>
 #include <random>
 #include <vector>
@@ -25,6 +26,38 @@ struct Shape {
   std::vector<int32_t> map;  // empty: all local
   int num_local() const { return map.empty() ? E : static_cast<int>(std::count_if(map.begin(), map.end(), [](int v) { return v >= 0; })); }
 };
+
+// The moert_layer_desc of shape s (bf16 activations, MXFP4 weights, plain
+// top-k routing); its options and expert map are borrowed from opts and s.
+inline moert_layer_desc layer_desc(const Shape& s, int64_t max_tokens, std::vector<moert_kv>* opts) {
+  moert_layer_desc d;
+  std::memset(&d, 0, sizeof d);
+  d.struct_size = sizeof d;
+  d.num_experts = s.E;
+  d.top_k = s.k;
+  d.hidden_size = s.H;
+  d.intermediate_size = s.I;
+  d.activation = s.act;
+  d.gate_up_layout = s.gate_up;
+  d.has_bias = s.bias;
+  d.swiglu_alpha = s.alpha;
+  d.swiglu_limit = s.limit;
+  d.routing_method = MOERT_ROUTING_TOPK;
+  d.scoring = s.sigmoid ? MOERT_SCORING_SIGMOID : MOERT_SCORING_SOFTMAX;
+  d.renormalize = s.renorm;
+  d.routed_scaling_factor = s.scaling;
+  d.activation_dtype = moert_dtype{MOERT_DTYPE_BFLOAT, 16, 1};
+  d.weight_dtype = moert_dtype{MOERT_DTYPE_FLOAT4_E2M1FN, 4, 1};
+  d.quant_scheme = MOERT_QUANT_MXFP4;
+  d.activation_quant = s.fp8 ? MOERT_ACT_QUANT_FP8_PER_TOKEN : MOERT_ACT_QUANT_NONE;
+  d.max_num_tokens = max_tokens;
+  d.ep_size = 1;
+  d.num_local_experts = s.num_local();
+  d.expert_map = s.map.empty() ? nullptr : s.map.data();
+  d.options = opts->empty() ? nullptr : opts->data();
+  d.num_options = static_cast<int64_t>(opts->size());
+  return d;
+}
 
 // Checkpoint-layout weights (moert ABI): w13 [El, 2I, H] fp4, scales [El, 2I, H/32], ...
 struct Weights {

@@ -39,35 +39,6 @@ Plugin* plugin() {
   if (!P) GTEST_SKIP() << "no device: " << g_skip; \
   (void)P
 
-moert_layer_desc make_desc(const Shape& s, int64_t max_tokens, std::vector<moert_kv>* opts) {
-  moert_layer_desc d;
-  std::memset(&d, 0, sizeof d);
-  d.struct_size = sizeof d;
-  d.num_experts = s.E;
-  d.top_k = s.k;
-  d.hidden_size = s.H;
-  d.intermediate_size = s.I;
-  d.activation = s.act;
-  d.gate_up_layout = s.gate_up;
-  d.has_bias = s.bias;
-  d.swiglu_alpha = s.alpha;
-  d.swiglu_limit = s.limit;
-  d.routing_method = MOERT_ROUTING_TOPK;
-  d.scoring = s.sigmoid ? MOERT_SCORING_SIGMOID : MOERT_SCORING_SOFTMAX;
-  d.renormalize = s.renorm;
-  d.routed_scaling_factor = s.scaling;
-  d.activation_dtype = kBf16;
-  d.weight_dtype = kFp4;
-  d.quant_scheme = MOERT_QUANT_MXFP4;
-  d.activation_quant = s.fp8 ? MOERT_ACT_QUANT_FP8_PER_TOKEN : MOERT_ACT_QUANT_NONE;
-  d.max_num_tokens = max_tokens;
-  d.ep_size = 1;
-  d.num_local_experts = s.num_local();
-  d.expert_map = s.map.empty() ? nullptr : s.map.data();
-  d.options = opts->empty() ? nullptr : opts->data();
-  d.num_options = static_cast<int64_t>(opts->size());
-  return d;
-}
 
 // Host tensors in the layout named by `layout`, as set_weights takes them.
 struct HostWeights {
@@ -149,7 +120,7 @@ void run_runner_case(const Shape& s, const std::string& layout, const std::vecto
   ASSERT_NE(ops, nullptr);
   std::vector<moert_kv> opts = {{"weight_layout", layout.c_str()}};
   int64_t Tmax = *std::max_element(token_counts.begin(), token_counts.end());
-  moert_layer_desc d = make_desc(s, Tmax, &opts);
+  moert_layer_desc d = layer_desc(s, Tmax, &opts);
   ASSERT_EQ(P->message(ops->can_implement(&d)), "");
   moert_runner* r = nullptr;
   P->check(ops->create(&d, 0, &r), "create");
@@ -307,7 +278,7 @@ TEST(RocmGpu, ExpertsKernelWithGivenRouting) {
   s.map = {0, 1, 2, 3, -1, -1, -1, -1};
   std::vector<moert_kv> opts;
   const int64_t T = 24;
-  moert_layer_desc d = make_desc(s, T, &opts);
+  moert_layer_desc d = layer_desc(s, T, &opts);
   moert_experts* x = nullptr;
   P->check(ops->create(&d, 0, &x), "create");
   std::unique_ptr<moert_experts, void (*)(moert_experts*)> guard(x, ops->destroy);
@@ -356,7 +327,7 @@ TEST(RocmGpu, ErrorsNameWhatIsWrong) {
   const moert_runner_ops* ops = P->runner("rocm");
   Shape s;
   std::vector<moert_kv> opts;
-  moert_layer_desc d = make_desc(s, 8, &opts);
+  moert_layer_desc d = layer_desc(s, 8, &opts);
   moert_runner* r = nullptr;
   P->check(ops->create(&d, 0, &r), "create");
   std::unique_ptr<moert_runner, void (*)(moert_runner*)> guard(r, ops->destroy);
@@ -391,7 +362,7 @@ TEST(RocmPlugin, CanImplementDeclinesWithReasons) {
     EXPECT_EQ(code, MOERT_STATUS_UNIMPLEMENTED) << needle;
     EXPECT_NE(m.find(needle), std::string::npos) << m;
   };
-  moert_layer_desc ok = make_desc(s, 8, &opts);
+  moert_layer_desc ok = layer_desc(s, 8, &opts);
   EXPECT_EQ(pl.message(ops->can_implement(&ok)), "");
   moert_layer_desc d = ok;
   d.activation_dtype = kF32;
@@ -409,7 +380,7 @@ TEST(RocmPlugin, CanImplementDeclinesWithReasons) {
   d.hidden_size = 96;
   expect_decline(d, "multiple of 64");
   std::vector<moert_kv> bad = {{"weight_layout", "shuffled"}};
-  d = make_desc(s, 8, &bad);
+  d = layer_desc(s, 8, &bad);
   expect_decline(d, "expected checkpoint, aiter_shuffled or aiter_a16w4; got 'shuffled'");
   if (pl.unusable.empty()) return;
   // Without a device, creating fails cleanly with the probe's reason.
