@@ -21,6 +21,10 @@
 #include "grouped_gemv_bulk.cuh"
 #include "mbarrier.cuh"
 
+#include <cooperative_groups.h>
+
+#include <utility>
+
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
 #define MOERT_GEMV_BULK 1
 #endif
@@ -34,6 +38,32 @@ constexpr int BULK_SLOT_MAX = 16 * 1024;        // largest slot: longer row pair
 constexpr int BULK_A_MAX = 96 * 1024;           // largest staged token rows
 constexpr int BULK_MULTI_ROWS = 8;              // token rows per pass when groups may have several
 constexpr int BULK_SMEM_MAX = 227 * 1024;       // sm_90 dynamic shared memory per block
+
+// The pairs [first, first + count) of a row that warp wi of the grid's
+// `warps` warps along x owns: runs of ppw pairs (ppw > 0), or an even split
+// (ppw == 0; the fused kernel under MOERT_CUDA_FUSED_EVEN): runs of floor or
+// ceil(pairs / warps), the longer ones spread over the grid, so that each
+// block, and each SM of a one-wave grid that holds the same number of
+// blocks, gets the same work to within a pair. Why: where the one-token
+// GEMVs are bound by instruction issue (MXFP4), an SM's time is its pairs,
+// and ppw rounded up leaves some SMs with a block more than others. (The
+// same split for the routed GEMV1 and GEMV2 of the two-kernel path measured
+// no faster on the H200 and cost the 72-register MXFP4 variant a spill; it
+// is not kept there. docs/cuda-backend.md.)
+struct WarpRun {
+  int first, count;
+};
+__host__ __device__ __forceinline__ WarpRun warp_run(int ppw, int pairs, int wi, int warps) {
+  if (ppw > 0) {
+    const int f = wi * ppw;
+    return {f, f < pairs ? (pairs - f < ppw ? pairs - f : ppw) : 0};
+  }
+  // 32-bit: warps * pairs is under 2^31 for any grid and row count here
+  // (64-bit division cost the 72-register MXFP4 variant a spill).
+  const unsigned f = (unsigned)wi * (unsigned)pairs / (unsigned)warps;
+  const unsigned e = (unsigned)(wi + 1) * (unsigned)pairs / (unsigned)warps;
+  return {(int)f, (int)(e - f)};
+}
 
 // One token row per pass with MXFP4 weights: the f16x2 decode math
 // (gemv_mx_half2.cuh), whose staged row takes 16 more bytes (the block's
@@ -98,8 +128,9 @@ __device__ __forceinline__ void prefetch_next_gemm(const GemmParams& p, int expe
 template <class T>
 __device__ __forceinline__ void combine_block_columns(const void* rows, int64_t ldc, int n, const float* weights,
                                                   const int32_t* local_ids, int top_k, void* out_row, int ppw) {
-  const int span = 2 * BULK_WARPS * ppw;
-  const int c0 = blockIdx.x * span, c1 = min(c0 + span, n);
+  const int pairs = n >> 1, warps = gridDim.x * BULK_WARPS;  // the block's pairs: its warps' runs
+  const int c0 = 2 * warp_run(ppw, pairs, blockIdx.x * BULK_WARPS, warps).first;
+  const int c1 = min(n, 2 * warp_run(ppw, pairs, (blockIdx.x + 1) * BULK_WARPS, warps).first);
   const T* y = static_cast<const T*>(rows);
   T* out = static_cast<T*>(out_row);
   for (int h = c0 + 2 * (int)threadIdx.x; h < c1; h += 2 * (int)blockDim.x) {
@@ -368,49 +399,32 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, MR == 1 ? BULK_ONE_ROW_MIN_BL
 // cannot deadlock. The math and its order are the bulk kernel's, so the
 // results are bit-identical to the two kernels'.
 
-// One phase of a fused block: warp-contiguous pairs [first, first + ppw) of
-// expert `expert`'s weights in p, segs K-segments each.
+// One phase of a fused block: the warp's run of pairs of expert `expert`'s
+// weights in p (warp_run: ppw each, or an even split when ppw is 0), segs
+// K-segments each.
 struct FusedPhase {
   int ppw, depth, segs, seg_chunks;
 };
 
-// Grid barrier over all blocks of a cooperative launch, in two halves so
-// that a block can issue work between its arrival and its wait: one atomic
-// a block on sync[0], whose bit 31 flips when the last block arrives (block
-// (0,0) adds 2^31 - (blocks - 1), every other block 1); the waiting blocks
-// poll for the flip. The low 31 bits return to zero each time; they start at
-// zero (the forward's memset zeroes both words; sync[1] is not used).
+// Grid barrier over all blocks of the cooperative launch, in two halves so
+// that a block can issue work between its arrival and its wait: cooperative
+// groups' grid barrier (one release atomic a block on the driver's grid
+// workspace, whose bit 31 flips when the last block arrives; the waiting
+// blocks poll for the flip). The driver provides that word, zeroed, for each
+// cooperative launch, so the forward has no memset node in front of the
+// kernel (it had one for a barrier word in the workspace).
 // Why the halves: the blocks left the barrier long after the last one
 // arrived when GEMV2's first copies went out before the arrival, as if the
 // fence before it waited for the arriving thread's outstanding bulk copies
 // (time stamps, H200, gpt-oss bf16, MOERT_CUDA_FUSED_TRACE: 3.8 us with the
-// counter-and-generation barrier this one replaces, 3.4 us with this one,
+// counter-and-generation barrier this one replaces, 3.4 us with a flip bit,
 // 8.2 us with two more pairs a warp prefetched into L2 before it; 2.2 us
-// with the copies between arrival and wait). The wait needs no fence: its
-// acquire load orders what follows, and the block barrier passes that on.
+// with the copies between arrival and wait).
 #ifdef MOERT_GEMV_BULK
-// Thread 0 arrives (after the block's stores) and returns the counter's value
-// before its arrival; other threads return 0.
-__device__ __forceinline__ unsigned fused_grid_arrive(unsigned int* sync) {
-  __syncthreads();
-  unsigned old = 0;
-  if (threadIdx.x == 0) {
-    const unsigned nblocks = gridDim.x * gridDim.y;
-    const unsigned add = blockIdx.x == 0 && blockIdx.y == 0 ? 0x80000000u - (nblocks - 1) : 1u;
-    __threadfence();  // this block's results (made visible to thread 0 by the barrier) before the arrival
-    old = atomicAdd(sync, add);
-  }
-  return old;
-}
-// Until every block has arrived (thread 0 polls with `old` from fused_grid_arrive).
-__device__ __forceinline__ void fused_grid_wait(const unsigned int* sync, unsigned old) {
-  if (threadIdx.x == 0) {
-    unsigned now;
-    do {
-      asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(now) : "l"(sync) : "memory");
-    } while (((old ^ now) & 0x80000000u) == 0);
-  }
-  __syncthreads();
+// All threads call both; thread 0 arrives (after the block's stores) and polls.
+__device__ __forceinline__ unsigned fused_grid_arrive() { return cooperative_groups::this_grid().barrier_arrive(); }
+__device__ __forceinline__ void fused_grid_wait(unsigned token) {
+  cooperative_groups::this_grid().barrier_wait(std::move(token));
 }
 #endif
 
@@ -418,8 +432,7 @@ template <class T, WeightFormat WF>
 __global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(const GemmParams p1, const GemmParams p2,
                                                                          const FusedPhase f1, const FusedPhase f2,
                                                                          const int a_bytes, const int ring_stride,
-                                                                         const DecodeFusion f, const int route_off,
-                                                                         unsigned int* sync) {
+                                                                         const DecodeFusion f, const int route_off) {
 #ifdef MOERT_GEMV_BULK
   extern __shared__ __align__(128) unsigned char bulk_smem[];
   using GC = GemvChunk<T, WF>;
@@ -474,8 +487,9 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(con
     st.g = g;
     st.chunks = p.k / EPL;
     const int pairs = p.n >> 1;
-    st.first = (blockIdx.x * BULK_WARPS + warp) * g.ppw;
-    st.items = active && st.first < pairs ? min(g.ppw, pairs - st.first) * g.segs : 0;
+    const WarpRun wr = warp_run(g.ppw, pairs, blockIdx.x * BULK_WARPS + warp, gridDim.x * BULK_WARPS);
+    st.first = wr.first;
+    st.items = active ? wr.count * g.segs : 0;
     st.row_bytes = (int64_t)p.k * GC::kRowBytesNum / GC::kRowBytesDen;
     st.w_first = static_cast<const uint8_t*>(p.b) + (int64_t)expert * p.b_expert_bytes +
                  (int64_t)(2 * st.first) * st.row_bytes;
@@ -596,12 +610,12 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(con
     if (phase == 0) {
       // GEMV2's first copies need only the weights: out between the
       // arrival at the grid barrier and the wait.
-      const unsigned arrival = fused_grid_arrive(sync);
+      const unsigned arrival = fused_grid_arrive();
       s = make(p2, f2);
       __syncwarp();
       if (lane == 0) asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
       start(s);
-      fused_grid_wait(sync, arrival);
+      fused_grid_wait(arrival);
       stamp(kTraceBarrierDone);
     }
   }
@@ -661,6 +675,11 @@ struct BulkPlan {
   size_t smem = 0;
   dim3 grid;
 };
+
+int even_knob(const char* name) {  // a tuning knob's value (experiments), 0 when unset
+  const char* e = std::getenv(name);
+  return e && std::atoi(e) > 0 ? std::atoi(e) : 0;
+}
 
 // ROUTED: num_experts routed experts (shared-memory scores), max_groups the
 // token's top_k.
@@ -794,6 +813,17 @@ FusedPlan fused_plan(const GemmParams& p1, const GemmParams& p2, const DecodeFus
   const int64_t max_blocks = (int64_t)bps * device_sm_count();
   if (K > max_blocks) return fp;
   const int64_t pairs1 = p1.n / 2, pairs2 = p2.n / 2;
+  // Tuning knob (experiments): MOERT_CUDA_FUSED_EVEN=1 splits both phases
+  // evenly (warp_run) over all the blocks that fit, one wave.
+  static const bool even = even_knob("MOERT_CUDA_FUSED_EVEN") > 0;
+  if (even) {
+    const int64_t gx = std::max<int64_t>(1, std::min<int64_t>(max_blocks / K, std::min(pairs1, pairs2) / BULK_WARPS));
+    fp.f1.ppw = fp.f2.ppw = 0;
+    fp.grid = dim3(static_cast<unsigned>(gx), static_cast<unsigned>(K));
+    fp.run2_bytes = (int64_t)p2.n * b2.row_bytes;  // uneven runs: the caller prefetches a prefix of each expert
+    fp.ok = true;
+    return fp;
+  }
   int64_t ppw1 = std::max<int64_t>(1, (pairs1 * K + max_blocks * BULK_WARPS - 1) / (max_blocks * BULK_WARPS));
   int64_t gx = (pairs1 + BULK_WARPS * ppw1 - 1) / (BULK_WARPS * ppw1);
   while (gx * K > max_blocks) gx = (pairs1 + BULK_WARPS * ++ppw1 - 1) / (BULK_WARPS * ppw1);
@@ -806,12 +836,9 @@ FusedPlan fused_plan(const GemmParams& p1, const GemmParams& p2, const DecodeFus
 }
 
 template <class T, WeightFormat WF>
-bool launch_fused_format(const GemmParams& p1, const GemmParams& p2, const DecodeFusion& f, unsigned int* sync,
-                         cudaStream_t stream) {
+bool launch_fused_format(const GemmParams& p1, const GemmParams& p2, const DecodeFusion& f, cudaStream_t stream) {
   const FusedPlan fp = fused_plan<T, WF>(p1, p2, f);
   if (!fp.ok) return false;
-  // The barrier's counters start at zero in every forward (the workspace is the caller's).
-  cuda_check(cudaMemsetAsync(sync, 0, 2 * sizeof(unsigned int), stream), "cudaMemsetAsync(grid barrier)");
   cudaLaunchConfig_t cfg{};
   cfg.gridDim = fp.grid;
   cfg.blockDim = dim3(BULK_WARPS * 32);
@@ -823,7 +850,7 @@ bool launch_fused_format(const GemmParams& p1, const GemmParams& p2, const Decod
   cfg.attrs = attr;
   cfg.numAttrs = 1;
   cuda_check(cudaLaunchKernelEx(&cfg, gemv_bulk_fused_kernel<T, WF>, p1, p2, fp.f1, fp.f2, fp.a_bytes, fp.ring_stride,
-                                f, fp.route_off, sync),
+                                f, fp.route_off),
              "launching grouped_gemv_bulk_fused");
   return true;
 }
@@ -883,14 +910,14 @@ int64_t gemv_bulk_run_bytes(const GemmParams& p, WeightFormat wf, int64_t max_gr
 
 template <class T>
 bool launch_gemv_bulk_fused(const GemmParams& p1, const GemmParams& p2, WeightFormat wf, const DecodeFusion& f,
-                            unsigned int* sync, cudaStream_t stream) {
+                            cudaStream_t stream) {
   if (p1.n <= 0 || p2.n <= 0 || p1.a_scale || f.route.tokens != 1 || f.route.top_k > 32 ||
-      f.route.num_experts > kDecodeRouteMaxExperts || !sync)
+      f.route.num_experts > kDecodeRouteMaxExperts)
     return false;
   bool ok = false;
   switch (wf) {
-    case WeightFormat::kDense: ok = launch_fused_format<T, WeightFormat::kDense>(p1, p2, f, sync, stream); break;
-    case WeightFormat::kMxfp4: ok = launch_fused_format<T, WeightFormat::kMxfp4>(p1, p2, f, sync, stream); break;
+    case WeightFormat::kDense: ok = launch_fused_format<T, WeightFormat::kDense>(p1, p2, f, stream); break;
+    case WeightFormat::kMxfp4: ok = launch_fused_format<T, WeightFormat::kMxfp4>(p1, p2, f, stream); break;
     case WeightFormat::kFp8: return false;  // not measured
   }
   if (ok) MOERT_CUDA_LAUNCH_CHECK("grouped_gemv_bulk_fused");
@@ -928,7 +955,7 @@ int64_t gemv_bulk_fused_run_bytes(const GemmParams& p1, const GemmParams& p2, We
                                             cudaStream_t);                                                     \
   template int64_t gemv_bulk_combine_tickets<T>(const GemmParams&, WeightFormat, int64_t, int);              \
   template bool launch_gemv_bulk_fused<T>(const GemmParams&, const GemmParams&, WeightFormat, const DecodeFusion&, \
-                                          unsigned int*, cudaStream_t);                                        \
+                                          cudaStream_t);                                                       \
   template int64_t gemv_bulk_fused_run_bytes<T>(const GemmParams&, const GemmParams&, WeightFormat,           \
                                                 const DecodeFusion&);                                         \
   template int64_t gemv_bulk_fused_combine_tickets<T>(const GemmParams&, const GemmParams&, WeightFormat,     \

@@ -83,14 +83,13 @@ constexpr int kFusedTraceHeader = 2;
 constexpr int kFusedTraceMaxBlocks = 1 << 14;  // blocks past it record nothing
 
 // One token: GEMV1 (p1, routed as launch_gemv_bulk_routed) and GEMV2 (p2)
-// in one cooperative kernel with a grid barrier between them; `sync` is two
-// unsigned ints of device memory that it zeroes (cudaMemsetAsync) before the
-// launch. Returns false without launching when the call cannot take it (the
+// in one cooperative kernel with a grid barrier between them (on the
+// driver's grid workspace: one launch, nothing else enqueued). Returns false without launching when the call cannot take it (the
 // routed kernel's conditions, fp8 weights, a ring or grid that does not fit);
 // the caller then runs the two kernels. Bit-identical to them.
 template <class T>
 bool launch_gemv_bulk_fused(const GemmParams& p1, const GemmParams& p2, WeightFormat wf, const DecodeFusion& f,
-                            unsigned int* sync, cudaStream_t stream);
+                            cudaStream_t stream);
 
 // Tickets the fused kernel needs to do the combine as well (its grid's
 // columns), 0 when the call cannot take the kernel. With DecodeFusion's

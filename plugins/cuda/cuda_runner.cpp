@@ -312,7 +312,6 @@ WorkspaceLayout CudaRunner::layout(int64_t max_tokens) const {
   w.tile_count = take(sizeof(int32_t));
   w.sorted_slot = take(sizeof(int32_t) * S);
   w.sort_counts = take(sizeof(int32_t) * sort_block_counts_ints(S, E));  // large batches' many-block sort
-  w.grid_sync = take(2 * sizeof(uint32_t));  // the fused one-token GEMVs' grid barrier (option cuda.fused_gemv)
   // One token: GEMV2's combine tickets, one per block column (at most H / 8: 4 warps of >= 1 pair each).
   w.combine_tickets = take(sizeof(uint32_t) * (d_.hidden_size / 8 + 1));
   const bool aq = d_.activation_quant == MOERT_ACT_QUANT_FP8_PER_TOKEN;
@@ -677,7 +676,7 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   // The fused GEMVs when chosen above (false: the launch could not take the
   // call after all), else GEMV1 routed or after route-and-sort, then GEMV2.
   const bool both_fused =
-      fused12 && launch_gemv_bulk_fused<T>(g1, g2, wf_, fd, reinterpret_cast<unsigned int*>(at(L.grid_sync)), st);
+      fused12 && launch_gemv_bulk_fused<T>(g1, g2, wf_, fd, st);
   const bool fused_combined = both_fused && fd.tickets;
   const bool routed = !both_fused && fuse && launch_gemv_bulk_routed<T>(g1, wf_, fd, gemv_.pairs_per_warp, st);
   if (!both_fused && !routed) {

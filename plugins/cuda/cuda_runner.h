@@ -36,7 +36,7 @@ class DeviceBuffer {
 // Byte offsets of the workspace regions for a given max token count.
 struct WorkspaceLayout {
   size_t topk_weights, local_ids, raw_ids, offsets, active, active_count, tile_expert, tile_row0, tile_count,
-      sorted_slot, sort_counts, grid_sync, combine_tickets, xq, xs, inter, y, shared, shared_bytes, total;
+      sorted_slot, sort_counts, combine_tickets, xq, xs, inter, y, shared, shared_bytes, total;
 };
 
 class FusedTrace;
