@@ -54,8 +54,12 @@ inline size_t decode_route_smem(int num_experts) {
 
 // Routes token 0 into `r` (warp 0; `scores` is 2 * num_experts floats of
 // shared memory), then the block syncs. publish: this block also writes the
-// global routing and sort outputs and records the EPLB load.
-__device__ __forceinline__ void decode_route_block(const DecodeFusion& f, DecodeRoute* r, float* scores, bool publish) {
+// global routing and sort outputs and records the EPLB load. picked():
+// hook(step), by warp 0: route_token's steps 0-2, then 3 once it is done
+// (the fused kernel's trace stamps). kRegs: route_token's.
+template <bool kRegs = true, class Hook = NoRouteHook>
+__device__ __forceinline__ void decode_route_block(const DecodeFusion& f, DecodeRoute* r, float* scores, bool publish,
+                                                   Hook hook = {}) {
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int K = f.route.top_k;
   if (warp == 0) {
@@ -64,7 +68,8 @@ __device__ __forceinline__ void decode_route_block(const DecodeFusion& f, Decode
     rp.topk_weights = r->w;  // generic pointers into shared memory
     rp.local_ids = r->ids;
     if (!publish) rp.expert_load = nullptr;  // the load is counted once per forward
-    route_token(rp, 0, scores, lane);
+    route_token<kRegs>(rp, 0, scores, lane, hook);
+    hook(3);
     __syncwarp();
     const int32_t id = lane < K ? r->ids[lane] : -1;
     const unsigned valid = __ballot_sync(0xffffffffu, id >= 0);

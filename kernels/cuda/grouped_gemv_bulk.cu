@@ -222,7 +222,10 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, MR == 1 ? BULK_ONE_ROW_MIN_BL
     if constexpr (kMxHalf2<WF, MR>)
       stage_load_pieces(static_cast<const uint4*>(p.a), p.k / GC::kElems * GC::kSubs, false, held);
     // The forward's first kernel (launched without PDL): nothing to wait for.
-    decode_route_block(f, route, reinterpret_cast<float*>(route + 1), blockIdx.x == 0 && blockIdx.y == 0);
+    // With pieces held, the shared-memory routing: the register one spilled
+    // at this variant's 72 registers.
+    decode_route_block<!kMxHalf2<WF, MR>>(f, route, reinterpret_cast<float*>(route + 1),
+                                          blockIdx.x == 0 && blockIdx.y == 0);
     if ((int)blockIdx.y >= route->nact) return;
     expert = route->active[blockIdx.y];
     rb = blockIdx.y;  // one row per expert, in expert order
@@ -455,7 +458,8 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(con
   int trace_slot_event = kTraceFirstSlot1;  // kTraceFirstSlot2 in phase 2
   StagedPieces held;
   stage_load_pieces(row1, p1.k / GC::kElems * GC::kSubs, false, held);
-  decode_route_block(f, route, reinterpret_cast<float*>(route + 1), blockIdx.x == 0 && blockIdx.y == 0);
+  decode_route_block(f, route, reinterpret_cast<float*>(route + 1), blockIdx.x == 0 && blockIdx.y == 0,
+                     [&](int step) { stamp(kTraceRouteBegin + step); });
   stamp(kTraceRouted);
   const bool active = (int)blockIdx.y < route->nact;  // uniform over the block; every block still meets the barrier
   const int expert = active ? route->active[blockIdx.y] : 0;

@@ -70,7 +70,11 @@ bool launch_gemv_bulk_routed(const GemmParams& p, WeightFormat wf, const DecodeF
 // no such event, e.g. past the local slots). The last forward's stamps stay.
 enum FusedTraceEvent {
   kTraceStart,         // the block starts
-  kTraceRouted,        // its routing is done
+  kTraceRouteBegin,    // warp 0 enters route_token
+  kTraceLogits,        // its logits are in
+  kTraceScores,        // its scores are computed (softmax or sigmoid, bias)
+  kTracePicked,        // it has picked the token's experts (route_token done)
+  kTraceRouted,        // its routing is done (published, the block synced)
   kTraceFirstSlot1,    // warp 0's first GEMV1 slot has landed
   kTracePhase1Done,    // all its warps are done with GEMV1
   kTraceBarrierDone,   // it has passed the grid barrier

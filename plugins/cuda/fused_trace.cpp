@@ -15,8 +15,9 @@ namespace moert_cuda {
 namespace {
 constexpr size_t kMaxBlocks = kFusedTraceMaxBlocks;
 constexpr size_t kWords = kFusedTraceHeader + kMaxBlocks * kFusedTraceEvents;
-const char* const kEventNames[kFusedTraceEvents] = {"start",        "routed",        "first_slot_1", "phase1_done",
-                                                    "barrier_done", "first_slot_2",  "phase2_done",  "end"};
+const char* const kEventNames[kFusedTraceEvents] = {
+    "start",       "route_begin", "logits",       "scores",       "picked",      "routed",
+    "first_slot_1", "phase1_done", "barrier_done", "first_slot_2", "phase2_done", "end"};
 }  // namespace
 
 FusedTrace::FusedTrace(std::string what) : what_(std::move(what)) {

@@ -390,7 +390,8 @@ INSTANTIATE_TEST_SUITE_P(All, CudaNumerics, ::testing::ValuesIn(numerics_cases()
 // (cuda.fused_decode: off) of the same plugin: bit for bit, and both against
 // the float64 reference. Router kinds, gated and single
 // activations, MXFP4 with biases, f16, top-32 (every lane of the routing
-// warp holds a slot), rows in several K-segments in either GEMM, and an
+// warp holds a slot), 200, 256 (grouped) and 384 experts (the routing's
+// register and shared-memory paths), rows in several K-segments in either GEMM, and an
 // expert map over many seeds (tokens with 0, 1 or 2 local slots). The same
 // with GEMV1 and GEMV2 in one cooperative kernel (cuda.fused_gemv: on; its
 // inactive blocks, past the local slots, still meet the grid barrier).
@@ -420,10 +421,24 @@ TEST(CudaPlugin, FusedDecodeMatchesUnfusedBitForBit) {
   Case ep = base;
   ep.num_local = 4;
   ep.expert_map = {0, -1, 1, -1, 2, -1, 3, -1};
+  // The routing's register paths hold 1, 4 or 8 experts a lane (up to 256
+  // experts); past that, scores in shared memory. The MXFP4 routed GEMV1
+  // always takes the shared-memory path, so the mxfp4 cases also compare
+  // the two paths bit for bit.
+  Case e200 = base;
+  e200.E = 200; e200.K = 6;
+  Case ds = base;  // DeepSeek-V3's router: 256 experts, 8 groups, top-4 groups, top-8
+  ds.E = 256; ds.K = 8; ds.routing = MOERT_ROUTING_GROUPED_TOPK; ds.scoring = MOERT_SCORING_SIGMOID;
+  ds.groups = 8; ds.topk_group = 4; ds.corr_bias = true; ds.scaling = 2.5f;
+  Case e384 = base;
+  e384.E = 384; e384.K = 8;
+  Case mx384 = mx;
+  mx384.E = 384; mx384.K = 8;
   const std::vector<std::pair<const char*, Case>> cases = {
       {"bf16_softmax_silu", base}, {"f16_gelu", f16},         {"grouped_sigmoid_bias", grp}, {"relu2_no_renorm", single},
       {"mxfp4_gptoss", mx},        {"mxfp4_gptoss_f16", mxf}, {"top32_of_64", k32},         {"gemm2_segments", seg2},
-      {"gemm1_segments", seg1},    {"expert_map", ep}};
+      {"gemm1_segments", seg1},    {"expert_map", ep},        {"experts_200", e200},
+      {"deepseek_grouped_256", ds}, {"experts_384", e384},    {"mxfp4_experts_384", mx384}};
   for (const auto& [name, c0] : cases) {
     const int seeds = c0.expert_map.empty() ? 1 : 12;
     for (int seed = 0; seed < seeds; ++seed) {
@@ -500,7 +515,8 @@ TEST(CudaPlugin, FusedTraceWritesTheKernelsTimeline) {
   std::fclose(f);
   std::remove(path.c_str());
   EXPECT_EQ(headers, 1);
-  const std::vector<std::string> want = {"start",        "routed",       "first_slot_1", "phase1_done",
+  const std::vector<std::string> want = {"start",        "route_begin",  "logits",       "scores",
+                                         "picked",       "routed",       "first_slot_1", "phase1_done",
                                          "barrier_done", "first_slot_2", "phase2_done",  "end"};
   ASSERT_EQ(names, want);
   // Each block's stamps come in this order; the medians of the events that
