@@ -593,8 +593,13 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   // call, two kernels -> one: mixtral (28 KB rows) 196.6 -> 178.9 us, gpt-oss
   // bf16 (5.6 KB) 75.4 -> 69.9; qwen3 (1.5 KB) 38.7 -> 43.3 and gpt-oss MXFP4
   // (1.4 KB) 55.1 -> 56.7 (and qwen3 45.4 with GEMV2 filling GEMV1's ring).
-  const bool fused12_wanted = fused_gemv_ == FusedGemv::kOn ||
-                              (fused_gemv_ == FusedGemv::kAuto && weight_row_bytes(I) >= 4096);
+  // And for MXFP4 weights: since the fused kernel routes from registers and
+  // streams with evict-first hints, gpt-oss MXFP4 two kernels -> one, same
+  // calls: 40.5 / 40.4 -> 35.0 / 35.3 us, and 37.6 / 38.1 -> 34.8 (H200,
+  // 2026-12-02 ~05:45 UTC).
+  const bool fused12_wanted =
+      fused_gemv_ == FusedGemv::kOn ||
+      (fused_gemv_ == FusedGemv::kAuto && (weight_row_bytes(I) >= 4096 || wf_ == WeightFormat::kMxfp4));
   // Its GEMV2 bytes per warp run (0: the call cannot take the kernel), the L2 prefetch period below.
   const int64_t fused12_run = fuse && fused12_wanted ? gemv_bulk_fused_run_bytes<T>(g1, g2, wf_, fd) : 0;
   const bool fused12 = fused12_run > 0;
