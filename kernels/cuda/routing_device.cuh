@@ -44,6 +44,36 @@ __device__ __forceinline__ float warp_max(float v) {
   return v;
 }
 
+// Grouped top-k: the groups kept (bit g for group g), from the selection
+// scores `sel` (shared memory, E = num_groups * per of them). A group's score
+// is the sum of its top-2 selection scores with a correction bias, its max
+// without; lane g owns group g; topk_groups rounds of a warp arg-max, ties
+// to the lower group id.
+__device__ __forceinline__ unsigned kept_groups(const RoutingParams& p, const float* sel, int lane) {
+  const int per = p.num_experts / p.num_groups;
+  float gs = -INFINITY;
+  if (lane < p.num_groups) {
+    float a = -INFINITY, b = -INFINITY;
+    for (int i = 0; i < per; ++i) {
+      float v = sel[lane * per + i];
+      if (v > a) { b = a; a = v; } else if (v > b) { b = v; }
+    }
+    gs = p.correction_bias ? a + b : a;
+  }
+  unsigned keep = 0;
+  for (int r = 0; r < p.topk_groups; ++r) {
+    float best = (lane < p.num_groups && !((keep >> lane) & 1u)) ? gs : -INFINITY;
+    int bi = lane < p.num_groups && !((keep >> lane) & 1u) ? lane : 0x7fffffff;
+    for (int o = 16; o > 0; o >>= 1) {
+      float ob = __shfl_xor_sync(0xffffffffu, best, o);
+      int oi = __shfl_xor_sync(0xffffffffu, bi, o);
+      if (ob > best || (ob == best && oi < bi)) { best = ob; bi = oi; }
+    }
+    keep |= 1u << bi;
+  }
+  return keep;
+}
+
 // EPLB replica + expert map for one routed slot; records the load.
 __device__ __forceinline__ int32_t map_slot(const RoutingParams& p, int64_t slot, int32_t logical) {
   int32_t phys = logical;
@@ -109,29 +139,9 @@ __device__ __forceinline__ void route_token_smem(const RoutingParams& p, int64_t
   for (int e = lane; e < E; e += 32) sel[e] = score[e] + sel[e];  // each lane its own experts
   __syncwarp();
   if (p.grouped) {
-    // Group score: sum of the top-2 biased scores (max when no bias); lane g owns group g.
+    // Keep topk_groups groups; mask the others.
     const int per = E / p.num_groups;
-    float gs = -INFINITY;
-    if (lane < p.num_groups) {
-      float a = -INFINITY, b = -INFINITY;
-      for (int i = 0; i < per; ++i) {
-        float v = sel[lane * per + i];
-        if (v > a) { b = a; a = v; } else if (v > b) { b = v; }
-      }
-      gs = p.correction_bias ? a + b : a;
-    }
-    // Keep topk_groups groups (ties -> lower group id); mask the others.
-    unsigned keep = 0;
-    for (int r = 0; r < p.topk_groups; ++r) {
-      float best = (lane < p.num_groups && !((keep >> lane) & 1u)) ? gs : -INFINITY;
-      int bi = lane < p.num_groups && !((keep >> lane) & 1u) ? lane : 0x7fffffff;
-      for (int o = 16; o > 0; o >>= 1) {
-        float ob = __shfl_xor_sync(0xffffffffu, best, o);
-        int oi = __shfl_xor_sync(0xffffffffu, bi, o);
-        if (ob > best || (ob == best && oi < bi)) { best = ob; bi = oi; }
-      }
-      keep |= 1u << bi;
-    }
+    const unsigned keep = routing_detail::kept_groups(p, sel, lane);
     for (int e = lane; e < E; e += 32)
       if (!((keep >> (e / per)) & 1u)) sel[e] = -INFINITY;
     __syncwarp();
@@ -237,34 +247,15 @@ __device__ __forceinline__ void route_token_regs(const RoutingParams& p, int64_t
 #pragma unroll
   for (int j = 0; j < V; ++j) sel[j] = sc[j] + sel[j];
   if (p.grouped) {
-    // The group scores as route_token_smem has them (lane g owns group g,
-    // over the selection scores in shared memory); the other groups masked.
+    // The kept groups as route_token_smem finds them (over the selection
+    // scores in shared memory); the other groups masked.
     float* sel_sm = score_sm + E;
 #pragma unroll
     for (int j = 0; j < V; ++j)
       if (lane + 32 * j < E) sel_sm[lane + 32 * j] = sel[j];
     __syncwarp();
     const int per = E / p.num_groups;
-    float gs = -INFINITY;
-    if (lane < p.num_groups) {
-      float a = -INFINITY, b = -INFINITY;
-      for (int i = 0; i < per; ++i) {
-        float v = sel_sm[lane * per + i];
-        if (v > a) { b = a; a = v; } else if (v > b) { b = v; }
-      }
-      gs = p.correction_bias ? a + b : a;
-    }
-    unsigned keep = 0;
-    for (int r = 0; r < p.topk_groups; ++r) {
-      float best = (lane < p.num_groups && !((keep >> lane) & 1u)) ? gs : -INFINITY;
-      int bi = lane < p.num_groups && !((keep >> lane) & 1u) ? lane : 0x7fffffff;
-      for (int o = 16; o > 0; o >>= 1) {
-        float ob = __shfl_xor_sync(0xffffffffu, best, o);
-        int oi = __shfl_xor_sync(0xffffffffu, bi, o);
-        if (ob > best || (ob == best && oi < bi)) { best = ob; bi = oi; }
-      }
-      keep |= 1u << bi;
-    }
+    const unsigned keep = kept_groups(p, sel_sm, lane);
 #pragma unroll
     for (int j = 0; j < V; ++j)
       if (lane + 32 * j < E && !((keep >> ((lane + 32 * j) / per)) & 1u)) sel[j] = -INFINITY;
