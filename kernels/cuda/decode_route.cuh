@@ -54,9 +54,9 @@ inline size_t decode_route_smem(int num_experts) {
 
 // Routes token 0 into `r` (warp 0; `scores` is 2 * num_experts floats of
 // shared memory), then the block syncs. publish: this block also writes the
-// global routing and sort outputs and records the EPLB load. picked():
-// hook(step), by warp 0: route_token's steps 0-2, then 3 once it is done
-// (the fused kernel's trace stamps). kRegs: route_token's.
+// global routing and sort outputs and records the EPLB load. hook(step), by
+// warp 0: route_token's steps 0-2, then 3 once it is done (the fused
+// kernel's trace stamps). kRegs: as route_token's.
 template <bool kRegs = true, class Hook = NoRouteHook>
 __device__ __forceinline__ void decode_route_block(const DecodeFusion& f, DecodeRoute* r, float* scores, bool publish,
                                                    Hook hook = {}) {
