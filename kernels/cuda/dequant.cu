@@ -1,4 +1,4 @@
-// Per-token fp8 activation quantization (see dequant.cuh).
+// Per-token fp8 activation quantization and the MXFP4 weight repack (see dequant.cuh).
 #include "dequant.cuh"
 
 namespace moert_cuda {
@@ -34,7 +34,20 @@ __global__ void quantize_rows_fp8_kernel(const T* x, T* q,  // may alias (in-pla
   if (threadIdx.x == 0) scale[row] = s;
 }
 
+__global__ void mxfp4_repack_kernel(uint32_t* w, int64_t words) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < words; i += (int64_t)gridDim.x * blockDim.x)
+    w[i] = mxfp4_repack_word(w[i]);
+}
+
 }  // namespace
+
+void launch_mxfp4_repack(void* w, int64_t bytes, cudaStream_t stream) {
+  const int64_t words = bytes / 4;
+  if (words <= 0) return;
+  const int64_t blocks = std::min<int64_t>((words + 255) / 256, 4096);
+  mxfp4_repack_kernel<<<static_cast<unsigned>(blocks), 256, 0, stream>>>(static_cast<uint32_t*>(w), words);
+  MOERT_CUDA_LAUNCH_CHECK("mxfp4_repack");
+}
 
 template <class T>
 void launch_quantize_rows_fp8(const T* x, T* q, float* scale, int64_t rows, int64_t cols,

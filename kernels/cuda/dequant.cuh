@@ -14,16 +14,26 @@ __device__ __forceinline__ float2 fp8x2_to_float2(uint16_t v) {
   return __half22float2(*reinterpret_cast<__half2*>(&h));
 }
 
-// One byte of two e2m1 nibbles (low nibble = even element) to two floats
-// times 2^-14: the nibble's 3 magnitude bits placed into an f16's exponent and
-// top mantissa bit give value * 2^-14 exactly, subnormal 0.5 included. The
-// caller folds 2^14 into the block scale (mx_scale_x2p14).
-__device__ __forceinline__ float2 fp4x2_to_float2_unscaled(uint32_t byte) {
-  uint32_t lo = ((byte & 0x7u) << 9) | ((byte & 0x8u) << 12);
-  uint32_t hi = (((byte >> 4) & 0x7u) << 9) | (((byte >> 4) & 0x8u) << 12);
-  uint32_t packed = lo | (hi << 16);
-  return __half22float2(*reinterpret_cast<__half2*>(&packed));
+// The plugin's layout of MXFP4 weights: each 32-bit word of e2m1 values
+// (element i in bits [4i, 4i+4), low nibble first) with the bits of each
+// 16-bit half (elements j = 0..3 of the half) moved so that decode8_f16x2
+// (gemv_chunk.cuh) needs fewest instructions: element j's 3 magnitude bits
+// to bits [9 - 3j, 12 - 3j) and its sign to bit 15 (j = 0) or 11 + j.
+// Applied once to the uploaded weights (launch_mxfp4_repack); every MXFP4
+// decode in this plugin reads this layout.
+__host__ __device__ constexpr uint32_t mxfp4_repack_half(uint32_t v) {
+  return ((v & 0x7u) << 9) | (((v >> 3) & 1u) << 15) |         // element 0
+         (((v >> 4) & 0x7u) << 6) | (((v >> 7) & 1u) << 12) |  // element 1
+         (((v >> 8) & 0x7u) << 3) | (((v >> 11) & 1u) << 13) | // element 2
+         ((v >> 12) & 0x7u) | (((v >> 15) & 1u) << 14);        // element 3
 }
+__host__ __device__ constexpr uint32_t mxfp4_repack_word(uint32_t x) {
+  return mxfp4_repack_half(x & 0xFFFFu) | (mxfp4_repack_half(x >> 16) << 16);
+}
+
+// Rewrites `bytes` bytes (a multiple of 4) of device memory at w, in place,
+// word by word with mxfp4_repack_word. Stream-ordered; set-up time only.
+void launch_mxfp4_repack(void* w, int64_t bytes, cudaStream_t stream);
 
 // 2^(e8m0 - 127) * 2^14; 0xFF is NaN by the OCP MX spec. Built from the
 // exponent bits without branches (the decode loops call it per chunk): e8m0

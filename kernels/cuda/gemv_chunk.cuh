@@ -12,17 +12,22 @@
 
 namespace moert_cuda {
 
-// MXFP4: the eight e2m1 nibbles of x (element i in bits [4i, 4i+4)) as four
-// f16x2, h[i] holding elements (i, i+4), each value * 2^-14: the 3
-// magnitude bits go to f16 bits 9-11 (exact, subnormal 0.5 included; see
-// fp4x2_to_float2_unscaled) and the sign bit to bit 15, for both halves
-// with one shift pair and two masks. The chunk's scale takes the 2^14 back
-// (mx_scale_x2p14).
-__device__ __forceinline__ void decode8_f16x2(uint32_t x, uint32_t (&h)[4]) {
-  h[0] = ((x << 9) & 0x0E000E00u) | ((x << 12) & 0x80008000u);
-  h[1] = ((x << 5) & 0x0E000E00u) | ((x << 8) & 0x80008000u);
-  h[2] = ((x << 1) & 0x0E000E00u) | ((x << 4) & 0x80008000u);
-  h[3] = ((x >> 3) & 0x0E000E00u) | (x & 0x80008000u);
+// MXFP4: the eight e2m1 values of one 32-bit word of the plugin's weight
+// copy (mxfp4_repack_word: element i of the original word, bits [4i, 4i+4),
+// moved within its 16-bit half) as four f16x2, h[i] holding elements
+// (i, i+4), each value * 2^-14: the 3 magnitude bits go to f16 bits 9-11
+// (exact, subnormal 0.5 included) and the sign bit to bit 15, for both
+// halves at once. The chunk's scale takes the 2^14 back (mx_scale_x2p14).
+// Why the repacked word: in the original nibble order every h[i] needed two
+// shifts and two masks (15 instructions for 8 values, 123 of the one-token
+// chunk math's 208 a lane, per-SASS counts of 2026-12-02); laid out as
+// mxfp4_repack_word does, h[0] is one mask, h[1] a shift and a mask, and
+// 11 instructions decode the 8 values.
+__device__ __forceinline__ void decode8_f16x2(uint32_t p, uint32_t (&h)[4]) {
+  h[0] = p & 0x8E008E00u;
+  h[1] = (p << 3) & 0x8E008E00u;
+  h[2] = ((p << 6) & 0x0E000E00u) | ((p << 2) & 0x80008000u);
+  h[3] = ((p << 9) & 0x0E000E00u) | ((p << 1) & 0x80008000u);
 }
 
 // One 16-byte chunk of a weight row: 8 bf16/f16, 16 e4m3 or 32 e2m1 values,

@@ -342,6 +342,10 @@ void CudaRunner::set_weights(const moert_expert_weights& w) {
   w2_.reset(E * H * rb2);
   upload_rows(w13_.get(), w.w13, E, R, rb13, inter);
   upload_rows(w2_.get(), w.w2, E, H, rb2, false);
+  if (wf_ == WeightFormat::kMxfp4) {  // the plugin's bit order within each word (dequant.cuh)
+    launch_mxfp4_repack(w13_.get(), static_cast<int64_t>(E * R * rb13), nullptr);
+    launch_mxfp4_repack(w2_.get(), static_cast<int64_t>(E * H * rb2), nullptr);
+  }
 
   if (wf_ == WeightFormat::kFp8) {
     // Expand every fp8 scale form to [E][rows][kb] in the repacked row order.
