@@ -1,8 +1,18 @@
-// Per-token fp8 activation quantization and the MXFP4 weight repack (see dequant.cuh).
+// Per-token fp8 activation quantization and the MXFP4 weight and scale layout (see dequant.cuh).
 #include "dequant.cuh"
 
 namespace moert_cuda {
 namespace {
+
+// The layout's bit moves (dequant.cuh), one input bit at a time, both halves:
+// where bit i of an ABI word lands in the plugin's word.
+constexpr int kMxfp4BitTo[16] = {9, 10, 11, 15, 6, 7, 8, 12, 3, 4, 5, 13, 0, 1, 2, 14};
+constexpr bool mxfp4_layout_moves_bits_as_documented() {
+  for (int i = 0; i < 32; ++i)
+    if (mxfp4_repack_word(1u << i) != 1u << (kMxfp4BitTo[i % 16] + 16 * (i / 16))) return false;
+  return true;
+}
+static_assert(mxfp4_layout_moves_bits_as_documented(), "mxfp4_repack_word");
 
 template <class T>
 __global__ void quantize_rows_fp8_kernel(const T* x, T* q,  // may alias (in-place)
@@ -34,19 +44,28 @@ __global__ void quantize_rows_fp8_kernel(const T* x, T* q,  // may alias (in-pla
   if (threadIdx.x == 0) scale[row] = s;
 }
 
-__global__ void mxfp4_repack_kernel(uint32_t* w, int64_t words) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < words; i += (int64_t)gridDim.x * blockDim.x)
-    w[i] = mxfp4_repack_word(w[i]);
+__global__ void mxfp4_layout_kernel(uint4* w, uint8_t* scales, int64_t blocks) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < blocks; i += (int64_t)gridDim.x * blockDim.x) {
+    const uint32_t e = scales[i];
+    uint4 v = w[i];
+    if (e == 0xFFu) {
+      v = make_uint4(0, 0, 0, 0);
+    } else {
+      v.x = mxfp4_repack_word(v.x), v.y = mxfp4_repack_word(v.y);
+      v.z = mxfp4_repack_word(v.z), v.w = mxfp4_repack_word(v.w);
+    }
+    w[i] = v;
+    scales[i] = static_cast<uint8_t>(min(e + 14u, 255u));
+  }
 }
 
 }  // namespace
 
-void launch_mxfp4_repack(void* w, int64_t bytes, cudaStream_t stream) {
-  const int64_t words = bytes / 4;
-  if (words <= 0) return;
-  const int64_t blocks = std::min<int64_t>((words + 255) / 256, 4096);
-  mxfp4_repack_kernel<<<static_cast<unsigned>(blocks), 256, 0, stream>>>(static_cast<uint32_t*>(w), words);
-  MOERT_CUDA_LAUNCH_CHECK("mxfp4_repack");
+void launch_mxfp4_to_plugin_layout(void* w, uint8_t* scales, int64_t blocks, cudaStream_t stream) {
+  if (blocks <= 0) return;
+  const int64_t grid = std::min<int64_t>((blocks + 255) / 256, 4096);
+  mxfp4_layout_kernel<<<static_cast<unsigned>(grid), 256, 0, stream>>>(static_cast<uint4*>(w), scales, blocks);
+  MOERT_CUDA_LAUNCH_CHECK("mxfp4_to_plugin_layout");
 }
 
 template <class T>

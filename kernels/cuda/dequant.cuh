@@ -14,13 +14,22 @@ __device__ __forceinline__ float2 fp8x2_to_float2(uint16_t v) {
   return __half22float2(*reinterpret_cast<__half2*>(&h));
 }
 
-// The plugin's layout of MXFP4 weights: each 32-bit word of e2m1 values
-// (element i in bits [4i, 4i+4), low nibble first) with the bits of each
-// 16-bit half (elements j = 0..3 of the half) moved so that decode8_f16x2
-// (gemv_chunk.cuh) needs fewest instructions: element j's 3 magnitude bits
-// to bits [9 - 3j, 12 - 3j) and its sign to bit 15 (j = 0) or 11 + j.
-// Applied once to the uploaded weights (launch_mxfp4_repack); every MXFP4
-// decode in this plugin reads this layout.
+// The plugin's layout of MXFP4 weights and scales, made once from the
+// uploaded tensors (launch_mxfp4_to_plugin_layout):
+// - weights: each 32-bit word of e2m1 values (element i in bits [4i, 4i+4),
+//   low nibble first) with the bits of each 16-bit half (elements j = 0..3
+//   of the half) moved so that decode8_f16x2 (gemv_chunk.cuh) needs fewest
+//   instructions: element j's 3 magnitude bits to bits [9 - 3j, 12 - 3j)
+//   and its sign to bit 15 (j = 0) or 11 + j;
+// - scales: each e8m0 byte b as min(b + 14, 255), so that the f32 bits of
+//   2^(b - 127) * 2^14 (the 2^14 undoes the decode's 2^-14) are one shift
+//   (mx_scale_x2p14); 255 is then +Inf, to which b in [241, 254]
+//   overflowed before as well;
+// - a NaN block (e8m0 0xFF, OCP MX) keeps its NaN as Inf * 0: its 32
+//   weights are set to +0, so every product with them is NaN.
+// Why: the scale's add, clamp and NaN select were 4 of the one-token chunk
+// math's ~160 instructions a lane per row pair, and the decode took 15
+// instructions for 8 values instead of 11 (per-SASS counts, 2026-12-02).
 __host__ __device__ constexpr uint32_t mxfp4_repack_half(uint32_t v) {
   return ((v & 0x7u) << 9) | (((v >> 3) & 1u) << 15) |         // element 0
          (((v >> 4) & 0x7u) << 6) | (((v >> 7) & 1u) << 12) |  // element 1
@@ -31,27 +40,23 @@ __host__ __device__ constexpr uint32_t mxfp4_repack_word(uint32_t x) {
   return mxfp4_repack_half(x & 0xFFFFu) | (mxfp4_repack_half(x >> 16) << 16);
 }
 
-// Rewrites `bytes` bytes (a multiple of 4) of device memory at w, in place,
-// word by word with mxfp4_repack_word. Stream-ordered; set-up time only.
-void launch_mxfp4_repack(void* w, int64_t bytes, cudaStream_t stream);
+// 2^(e8m0 - 127) * 2^14 from the plugin's scale byte (above).
+__device__ __forceinline__ float mx_scale_x2p14(uint32_t biased) { return __int_as_float(biased << 23); }
 
-// 2^(e8m0 - 127) * 2^14; 0xFF is NaN by the OCP MX spec. Built from the
-// exponent bits without branches (the decode loops call it per chunk): e8m0
-// in [0, 240] is a normal float, [241, 254] overflows to Inf (exponent 255,
-// zero mantissa), 0xFF selects the NaN.
-__device__ __forceinline__ float mx_scale_x2p14(uint32_t e8m0) {
-  const uint32_t bits = min(e8m0 + 14u, 255u) << 23;
-  return __int_as_float(e8m0 == 0xFFu ? 0x7fc00000u : bits);
+// The same value through a branch around the Inf byte. Only the streaming
+// decode kernel's ring of scales takes it: with the one shift (as with the
+// select of e8m0 0xFF before) its MXFP4 variant spills 52 bytes at its
+// 128-register cap.
+__device__ __forceinline__ float mx_scale_x2p14_branchy(uint32_t biased) {
+  if (biased < 255u) return __int_as_float(static_cast<int>(biased) << 23);
+  return ldexpf(1.0f, static_cast<int>(biased) - 127);  // 2^128: +Inf
 }
 
-// The same value with branches around the rare exponents. Only the
-// streaming decode kernel's ring of scales takes it: with the branchless
-// form its MXFP4 variant spills 52 bytes at its 128-register cap.
-__device__ __forceinline__ float mx_scale_x2p14_branchy(uint32_t e8m0) {
-  if (e8m0 == 0xFFu) return __int_as_float(0x7fc00000);
-  if (e8m0 <= 240u) return __int_as_float(static_cast<int>(e8m0 + 14u) << 23);
-  return ldexpf(1.0f, static_cast<int>(e8m0) - 113);
-}
+// Rewrites `blocks` MXFP4 blocks in place into the plugin's layout: block i
+// is the 16 weight bytes at w + 16 i and the scale byte scales[i] (rows of
+// K/2 weight bytes and K/32 scales, in the same row order). Stream-ordered;
+// set-up time only.
+void launch_mxfp4_to_plugin_layout(void* w, uint8_t* scales, int64_t blocks, cudaStream_t stream);
 
 // Per-token fp8 quantization of rows [rows, cols] of T: q = e4m3(x / s) kept
 // in T (e4m3 values are exact in bf16 and f16), s = max|x| / 448 (1 for an

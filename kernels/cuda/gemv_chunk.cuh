@@ -81,8 +81,8 @@ __device__ __forceinline__ float gemv_chunk_scale(const GemmParams& p, int exper
     const int kb = p.w_scale_kb;
     return __ldg(p.w_scale + ((int64_t)expert * p.n + n) * kb + (kb > 1 ? (k >> 7) : 0));
   } else if constexpr (WF == WeightFormat::kMxfp4) {
-    const uint32_t e8m0 = __ldg(p.mx_scale + ((int64_t)expert * p.n + n) * (p.k >> 5) + (k >> 5));
-    return BRANCHY_MX ? mx_scale_x2p14_branchy(e8m0) : mx_scale_x2p14(e8m0);
+    const uint32_t b = __ldg(p.mx_scale + ((int64_t)expert * p.n + n) * (p.k >> 5) + (k >> 5));
+    return BRANCHY_MX ? mx_scale_x2p14_branchy(b) : mx_scale_x2p14(b);
   } else {
     return 1.f;
   }

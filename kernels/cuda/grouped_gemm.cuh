@@ -35,7 +35,7 @@ struct GemmParams {
   int64_t b_expert_bytes;
   const float* w_scale;  // fp8: [E][N][w_scale_kb] (kb = ceil(K/128) for 128-blocks, else 1)
   int32_t w_scale_kb;
-  const uint8_t* mx_scale;  // MXFP4: [E][N][K/32] e8m0
+  const uint8_t* mx_scale;  // MXFP4: [E][N][K/32] scale bytes in the plugin's layout (dequant.cuh)
   const float* bias;        // [E][N] f32 or null
   int32_t n, k;
 

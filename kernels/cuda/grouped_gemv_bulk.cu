@@ -432,7 +432,7 @@ __device__ __forceinline__ void fused_grid_wait(unsigned token) {
 #endif
 
 template <class T, WeightFormat WF>
-__global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(const GemmParams p1, const GemmParams p2,
+__global__ void __launch_bounds__(BULK_WARPS * 32, WF == WeightFormat::kMxfp4 ? 4 : 1) gemv_bulk_fused_kernel(const GemmParams p1, const GemmParams p2,
                                                                          const FusedPhase f1, const FusedPhase f2,
                                                                          const int a_bytes, const int ring_stride,
                                                                          const DecodeFusion f, const int route_off) {
@@ -485,6 +485,7 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(con
     int first, items, chunks;
     int64_t row_bytes;
     const uint8_t* w_first;
+    const uint8_t* mx_first;  // MXFP4: the scale bytes of row 2 * first (one a chunk)
   };
   auto make = [&](const GemmParams& p, const FusedPhase& g) {
     Stream st{};
@@ -497,6 +498,8 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(con
     st.row_bytes = (int64_t)p.k * GC::kRowBytesNum / GC::kRowBytesDen;
     st.w_first = static_cast<const uint8_t*>(p.b) + (int64_t)expert * p.b_expert_bytes +
                  (int64_t)(2 * st.first) * st.row_bytes;
+    if constexpr (WF == WeightFormat::kMxfp4)
+      st.mx_first = p.mx_scale + ((int64_t)expert * p.n + 2 * st.first) * st.chunks;
     return st;
   };
   // Both phases' weights are read once: evict-first, so that they do not push
@@ -570,11 +573,18 @@ __global__ void __launch_bounds__(BULK_WARPS * 32, 1) gemv_bulk_fused_kernel(con
       if (i == 0) stamp(trace_slot_event);
       const uint4* w0 = reinterpret_cast<const uint4*>(ring + (size_t)d * slot_bytes);
       const uint4* w1 = w0 + st.g.seg_chunks;
+      // MXFP4: the pair's scale rows, from the phase's base (set up once in
+      // make) rather than from p's fields in every chunk.
+      const uint8_t* mx0 = WF == WeightFormat::kMxfp4 ? st.mx_first + (int64_t)(2 * q) * st.chunks : nullptr;
 #pragma unroll(WF == WeightFormat::kMxfp4 ? 1 : 4)
       for (int c = lane; c < nc; c += 32) {
         const int cg = c0 + c;
         auto scales = [&] {
-          return make_float2(gemv_chunk_scale<WF>(p, expert, n, cg * EPL), gemv_chunk_scale<WF>(p, expert, n + 1, cg * EPL));
+          if constexpr (WF == WeightFormat::kMxfp4)
+            return make_float2(mx_scale_x2p14(__ldg(mx0 + cg)), mx_scale_x2p14(__ldg(mx0 + st.chunks + cg)));
+          else
+            return make_float2(gemv_chunk_scale<WF>(p, expert, n, cg * EPL),
+                               gemv_chunk_scale<WF>(p, expert, n + 1, cg * EPL));
         };
         if constexpr (kMxHalf2<WF, 1>) mx_h2_pair_chunk(w0[c], w1[c], scales, a_sm, cg, st.chunks, acc0[0], acc1[0]);
         else gemv_pair_chunk<T, WF, 1>(w0[c], w1[c], scales, a_sm, cg, st.chunks, 1, acc0, acc1);

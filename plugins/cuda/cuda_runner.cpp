@@ -342,10 +342,6 @@ void CudaRunner::set_weights(const moert_expert_weights& w) {
   w2_.reset(E * H * rb2);
   upload_rows(w13_.get(), w.w13, E, R, rb13, inter);
   upload_rows(w2_.get(), w.w2, E, H, rb2, false);
-  if (wf_ == WeightFormat::kMxfp4) {  // the plugin's bit order within each word (dequant.cuh)
-    launch_mxfp4_repack(w13_.get(), static_cast<int64_t>(E * R * rb13), nullptr);
-    launch_mxfp4_repack(w2_.get(), static_cast<int64_t>(E * H * rb2), nullptr);
-  }
 
   if (wf_ == WeightFormat::kFp8) {
     // Expand every fp8 scale form to [E][rows][kb] in the repacked row order.
@@ -384,6 +380,9 @@ void CudaRunner::set_weights(const moert_expert_weights& w) {
     mx2_.reset(E * H * (I / 32));
     upload_rows(mx13_.get(), w.w13_scale, E, R, H / 32, inter);
     upload_rows(mx2_.get(), w.w2_scale, E, H, I / 32, false);
+    // The plugin's bit order and biased scales (dequant.cuh), which every MXFP4 decode here reads.
+    launch_mxfp4_to_plugin_layout(w13_.get(), mx13_.as<uint8_t>(), E * R * (H / 32), nullptr);
+    launch_mxfp4_to_plugin_layout(w2_.get(), mx2_.as<uint8_t>(), E * H * (I / 32), nullptr);
   }
   if (d_.has_bias) {
     expect(w.w13_bias, "weights.w13_bias", kF32, {E, R});

@@ -641,6 +641,42 @@ TEST(CudaPlugin, NonFiniteLogitMakesOnlyItsTokenNaN) {
   }
 }
 
+// An MXFP4 block whose e8m0 scale is 0xFF is NaN (OCP MX). The plugin keeps
+// that as an infinite scale over zeroed weights (dequant.cuh, its layout of
+// MXFP4 weights and scales): w2 row n's block 1 is NaN in every expert, so
+// output column n is NaN for every token and the other columns are exact.
+// One token (the fused kernel), a few (the rows kernel) and 300 (the mma
+// kernel), bf16 and f16 activations.
+TEST(CudaPlugin, Mxfp4NanScaleBlockMakesItsColumnNaN) {
+  REQUIRE_GPU();
+  Case mx;
+  mx.H = 256; mx.I = 128; mx.E = 8; mx.K = 4; mx.max_tokens = 300;
+  mx.quant = MOERT_QUANT_MXFP4; mx.act = MOERT_ACT_SWIGLUOAI; mx.layout = MOERT_GATE_UP_INTERLEAVED; mx.bias = true;
+  Case mxf = mx;
+  mxf.bf16 = false;
+  constexpr int64_t kNanColumn = 37;
+  for (const Case& c : {mx, mxf}) {
+    const HostWeights w = make_weights(c, 61);
+    HostWeights bad = w;
+    for (int64_t e = 0; e < c.E; ++e) bad.w2_scale[(e * c.H + kNanColumn) * (c.I / 32) + 1] = 0xFF;
+    Harness h(c, bad);
+    for (int64_t T : {1, 6, 300}) {
+      const auto x = random_act(c, T * c.H, 62 + T);
+      const auto lg = random_logits(T * c.E, 63 + T);
+      auto ref = reference(c, w, x, lg, T, nullptr, nullptr);
+      h.set_inputs(x, lg, T);
+      h.forward();
+      auto got = h.output();
+      for (int64_t t = 0; t < T; ++t) {
+        EXPECT_TRUE(std::isnan(got[t * c.H + kNanColumn])) << "T=" << T << " token " << t << ": column " << kNanColumn
+                                                           << " got " << got[t * c.H + kNanColumn] << ", expected NaN";
+        ref[t * c.H + kNanColumn] = 0.0, got[t * c.H + kNanColumn] = 0.f;
+      }
+      EXPECT_LT(rel_err(ref, got), bound_for(c)) << "T=" << T << " bf16 " << c.bf16;
+    }
+  }
+}
+
 TEST(CudaPlugin, CustomRouting) {
   REQUIRE_GPU();
   Case c;
