@@ -29,7 +29,7 @@ def main():
         total += 1
         faster += g < peer_g
         print(f"| {key[0]} | {key[1]} | {g:.1f} | {m['moert_us']:.1f} | {peer_g:.1f} | {floor:.1f} "
-              f"| {100 * floor / g:.0f}% | {peer_g / g:.2f}x |")
+              f"| {100 * floor / g:.1f}% | {peer_g / g:.2f}x |")
     print(f"\nfaster than torch._grouped_mm at {faster} of {total} points")
     if len(sys.argv) > 3:
         E, K, H, I = GPTOSS
@@ -40,7 +40,7 @@ def main():
             touched = E * (1 - (1 - K / E) ** T)
             byts = touched * (3 * H * I * 0.5 + 3 * H * I / 32 + 4 * (3 * I + H)) + 2 * T * H * 2
             floor = byts / bw * 1e6
-            print(f"| {T} | {floor:.1f} | {r['moert_graph_us']:.1f} | {r['moert_graph_us'] / floor:.1f}x |")
+            print(f"| {T} | {floor:.1f} | {r['moert_graph_us']:.1f} | {r['moert_graph_us'] / floor:.2f}x |")
 
 
 if __name__ == "__main__":

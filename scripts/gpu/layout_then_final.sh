@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Device call (repo root; this build packed by scripts/gpu/pack_final.sh into
+# .carry/final, the plugin of the commit before it in .carry/variants/head.so.xz):
+#   1. the MXFP4, NaN-scale, fused-decode and routing tests on this build;
+#   2. gpt-oss MXFP4 at one token, graph µs, this build against head,
+#      alternating, three times, and the token row after the routing
+#      (MOERT_CUDA_FUSED_ROW_LATE=1) twice; printed at the start and the end;
+#   3. the headline (final_call.sh) with this build's plugin when its tests
+#      passed and its median beat head's, else with head's (named in the log).
+set -u
+C=.carry/final
+L=/tmp/layout_ab.txt  # final_call.sh writes the 8 files the device tool brings back: this goes to stdout
+T00=$(date +%s)
+at() { echo "  [$(( $(date +%s) - T00 )) s]"; }
+mkdir -p /tmp/variants
+cp $C/lib/moert/plugins/libmoert-cuda.so /tmp/variants/new.so
+xz -dc .carry/variants/head.so.xz > /tmp/variants/head.so
+export LD_LIBRARY_PATH=$C/lib
+MOERT_CUDA_PLUGIN=/tmp/variants/new.so timeout 100 $C/bin/moert_cuda_tests \
+  --gtest_filter='*mxfp4*:*Mxfp*:*MXFP4*:*FusedDecode*:*RoutingTies*:*NonFinite*:*grouped*' > /tmp/layout_tests.log 2>&1
+TESTS_RC=$?
+echo "tests: exit $TESTS_RC $(grep -E 'tests ran|PASSED|FAILED  ' /tmp/layout_tests.log | tr '\n' ' ') $(at)" >> $L
+grep -E "^\[  FAILED|Failure" -A3 /tmp/layout_tests.log | head -20 >> $L
+run() {  # run VARIANT LABEL (env from the caller): one graph µs line
+  echo "$(MOERT_CUDA_PLUGIN=/tmp/variants/$1.so timeout 60 $C/bin/moert-bench-cuda --reps 30 --shapes gptoss \
+    --only-mxfp4 --tokens 1 --label _$2 2>&1 | grep "T=") $(at)" >> $L
+}
+for i in 1 2 3; do run new new; run head head; done
+for i in 1 2; do MOERT_CUDA_FUSED_ROW_LATE=1 run new rowlate; done
+med() { grep "_$1 " $L | sed 's/.*graph *\([0-9.]*\) us.*/\1/' | sort -g | sed -n 2p; }
+NEW=$(med new); HEAD=$(med head)
+PICK=head
+[ "$TESTS_RC" = 0 ] && awk -v a="$NEW" -v b="$HEAD" 'BEGIN{exit !(a < b)}' && PICK=new
+echo "medians: new $NEW head $HEAD -> headline with $PICK $(at)" >> $L
+cat $L
+cp /tmp/variants/$PICK.so $C/lib/moert/plugins/libmoert-cuda.so
+FINAL_DEADLINE_S=${FINAL_DEADLINE_S:-380} bash scripts/gpu/final_call.sh
+echo "== layout A/B"; cat $L
