@@ -8,6 +8,7 @@
 #     bulk tests on this build;
 #   - gpt-oss MXFP4 at one token, graph µs, this build against head,
 #     alternating, three times; 16 tokens once each;
+#   - (MOERT_CUDA_FUSED_ROW_LATE was removed after the ~13:12 UTC call)
 #   - the token row loaded after the routing (MOERT_CUDA_FUSED_ROW_LATE=1)
 #     against before it, gpt-oss MXFP4 and bf16, with time stamps;
 #   - warm per-kernel times (Nsight Compute, caches kept) of qwen3 16 / 64 tokens.
