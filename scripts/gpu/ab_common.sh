@@ -1,4 +1,4 @@
-# Sourced by the device-side A/B scripts (epilogue_ab.sh, ring_ab.sh,
+# Sourced by the device-side A/B scripts (epilogue_ab.sh, ring_ab.sh, layout_ab.sh,
 # knob_sweep.sh). The packed build is in $C (scripts/gpu/pack_final.sh), $R
 # the repetitions, $NEW its plugin.
 #   ab_tests FILTER                            the CUDA tests FILTER names, on $NEW
@@ -30,4 +30,26 @@ ab_all_tests() {
   MOERT_CUDA_PLUGIN=$NEW timeout 240 $C/bin/moert_cuda_tests 2>&1 |
     grep -E "numerics|FAILED|PASSED|Failure|tests ran|Skipped" > $OUT/tests.txt
   tail -2 $OUT/tests.txt
+}
+
+# Variant A/Bs of whole plugins (layout_ab.sh, layout_then_final.sh, repack_ab.sh):
+#   ab_variants NAME...       /tmp/variants/new.so (this build) and NAME.so from .carry/variants/NAME.so.xz
+#   ab_at                     "[N s]" since this file was sourced
+#   ab_variant_tests FILTER LOG [LIMIT_S]
+#                             the CUDA tests FILTER names on new.so into LOG; one summary line on
+#                             stdout (exit status, counts), then the failures; returns the tests' status
+AB_T0=$(date +%s)
+ab_at() { echo "  [$(( $(date +%s) - AB_T0 )) s]"; }
+ab_variants() {
+  mkdir -p /tmp/variants
+  cp "$NEW" /tmp/variants/new.so
+  local v
+  for v in "$@"; do xz -dc ".carry/variants/$v.so.xz" > "/tmp/variants/$v.so"; done
+}
+ab_variant_tests() {
+  MOERT_CUDA_PLUGIN=/tmp/variants/new.so timeout "${3:-150}" $C/bin/moert_cuda_tests --gtest_filter="$1" > "$2" 2>&1
+  local rc=$?
+  echo "tests: exit $rc $(grep -E 'tests ran|PASSED|FAILED  ' "$2" | tr '\n' ' ') $(ab_at)"
+  grep -E "^\[  FAILED|Failure" -A3 "$2" | head -20
+  return $rc
 }

@@ -14,18 +14,12 @@
 #   - warm per-kernel times (Nsight Compute, caches kept) of qwen3 16 / 64 tokens.
 set -u
 C=.carry/final
+. scripts/gpu/ab_common.sh
 L=$OUT/layout_ab.txt
-T00=$(date +%s)
-at() { echo "  [$(( $(date +%s) - T00 )) s]"; }
-mkdir -p /tmp/variants
-cp $C/lib/moert/plugins/libmoert-cuda.so /tmp/variants/new.so
-xz -dc .carry/variants/head.so.xz > /tmp/variants/head.so
-export LD_LIBRARY_PATH=$C/lib
-MOERT_CUDA_PLUGIN=/tmp/variants/new.so timeout ${LAYOUT_TESTS_S:-150} $C/bin/moert_cuda_tests \
-  --gtest_filter='*mxfp4*:*Mxfp*:*MXFP4*:*FusedDecode*:*RoutingTies*:*NonFinite*:*grouped*:*Graph*:*Bulk*:*bulk*' \
-  > $OUT/tests.log 2>&1
-echo "tests: exit $? $(grep -E 'tests ran|PASSED|FAILED  ' $OUT/tests.log | tr '\n' ' ') $(at)" >> $L
-grep -E "^\[  FAILED|Failure" -A3 $OUT/tests.log | head -20 >> $L
+at() { ab_at; }
+ab_variants head
+ab_variant_tests '*mxfp4*:*Mxfp*:*MXFP4*:*FusedDecode*:*RoutingTies*:*NonFinite*:*grouped*:*Graph*:*Bulk*:*bulk*' \
+  $OUT/tests.log ${LAYOUT_TESTS_S:-150} >> $L
 run() {  # run VARIANT LABEL ARGS... (env from the caller)
   local v=$1 l=$2; shift 2
   echo "$(MOERT_CUDA_PLUGIN=/tmp/variants/$v.so timeout 60 $C/bin/moert-bench-cuda --reps 30 "$@" --label _$l 2>&1 |

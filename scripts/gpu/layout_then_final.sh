@@ -10,17 +10,11 @@
 set -u
 C=.carry/final
 L=/tmp/layout_ab.txt  # final_call.sh writes the 8 files the device tool brings back: this goes to stdout
-T00=$(date +%s)
-at() { echo "  [$(( $(date +%s) - T00 )) s]"; }
-mkdir -p /tmp/variants
-cp $C/lib/moert/plugins/libmoert-cuda.so /tmp/variants/new.so
-xz -dc .carry/variants/head.so.xz > /tmp/variants/head.so
-export LD_LIBRARY_PATH=$C/lib
-MOERT_CUDA_PLUGIN=/tmp/variants/new.so timeout 100 $C/bin/moert_cuda_tests \
-  --gtest_filter='*mxfp4*:*Mxfp*:*MXFP4*:*FusedDecode*:*RoutingTies*:*NonFinite*:*grouped*' > /tmp/layout_tests.log 2>&1
+. scripts/gpu/ab_common.sh
+at() { ab_at; }
+ab_variants head
+ab_variant_tests '*mxfp4*:*Mxfp*:*MXFP4*:*FusedDecode*:*RoutingTies*:*NonFinite*:*grouped*' /tmp/layout_tests.log 100 >> $L
 TESTS_RC=$?
-echo "tests: exit $TESTS_RC $(grep -E 'tests ran|PASSED|FAILED  ' /tmp/layout_tests.log | tr '\n' ' ') $(at)" >> $L
-grep -E "^\[  FAILED|Failure" -A3 /tmp/layout_tests.log | head -20 >> $L
 run() {  # run VARIANT LABEL (env from the caller): one graph µs line
   echo "$(MOERT_CUDA_PLUGIN=/tmp/variants/$1.so timeout 60 $C/bin/moert-bench-cuda --reps 30 --shapes gptoss \
     --only-mxfp4 --tokens 1 --label _$2 2>&1 | grep "T=") $(at)" >> $L

@@ -9,18 +9,12 @@
 #   - this build's fused-kernel time stamps for gpt-oss MXFP4 (trace.txt).
 set -u
 C=.carry/final
+. scripts/gpu/ab_common.sh
 L=$OUT/repack_ab.txt
-T00=$(date +%s)
-at() { echo "  [$(( $(date +%s) - T00 )) s]"; }
-mkdir -p /tmp/variants
-cp $C/lib/moert/plugins/libmoert-cuda.so /tmp/variants/new.so
-xz -dc .carry/variants/base.so.xz > /tmp/variants/base.so
-export LD_LIBRARY_PATH=$C/lib
-MOERT_CUDA_PLUGIN=/tmp/variants/new.so timeout ${REPACK_TESTS_S:-150} $C/bin/moert_cuda_tests \
-  --gtest_filter='*mxfp4*:*Mxfp*:*MXFP4*:*FusedDecode*:*RoutingTies*:*NonFinite*:*grouped*:*CustomRouting*:*Graph*' \
-  > $OUT/tests.log 2>&1
-echo "tests: exit $? $(grep -E 'tests ran|PASSED|FAILED  ' $OUT/tests.log | tr '\n' ' ') $(at)" >> $L
-grep -E "^\[  FAILED|Failure" -A3 $OUT/tests.log | head -20 >> $L
+at() { ab_at; }
+ab_variants base
+ab_variant_tests '*mxfp4*:*Mxfp*:*MXFP4*:*FusedDecode*:*RoutingTies*:*NonFinite*:*grouped*:*CustomRouting*:*Graph*' \
+  $OUT/tests.log ${REPACK_TESTS_S:-150} >> $L
 run() {  # run VARIANT TOKENS
   echo "$(MOERT_CUDA_PLUGIN=/tmp/variants/$1.so timeout 60 $C/bin/moert-bench-cuda --shapes gptoss --only-mxfp4 \
     --tokens $2 --reps 30 --label _$1 2>&1 | grep "T=") $(at)" >> $L
