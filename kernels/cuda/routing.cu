@@ -8,13 +8,15 @@ namespace {
 
 constexpr int kWarpsPerBlock = 4;
 
+// One instance per routing variant V (route_variant, routing_device.cuh).
+template <int V>
 __global__ void routing_kernel(RoutingParams p) {
   pdl_begin();
   extern __shared__ float smem[];
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int64_t t = (int64_t)blockIdx.x * kWarpsPerBlock + warp;
   if (t >= p.tokens) return;  // whole warps exit together; no block barrier below
-  route_token(p, t, smem + warp * 2 * p.num_experts, lane);
+  route_token_as<V>(p, t, smem + warp * 2 * p.num_experts, lane);
 }
 
 __global__ void map_ids_kernel(const int32_t* __restrict__ ids, RoutingParams p) {
@@ -32,7 +34,9 @@ void launch_routing(const RoutingParams& p, cudaStream_t stream) {
   if (p.tokens <= 0) return;
   const unsigned blocks = ceil_div(p.tokens, kWarpsPerBlock);
   const size_t smem = sizeof(float) * 2 * p.num_experts * kWarpsPerBlock;
-  routing_kernel<<<blocks, 32 * kWarpsPerBlock, smem, stream>>>(p);
+  with_route_variant(p.num_experts, [&](auto v) {
+    routing_kernel<decltype(v)::value><<<blocks, 32 * kWarpsPerBlock, smem, stream>>>(p);
+  });
   MOERT_CUDA_LAUNCH_CHECK("routing");
 }
 

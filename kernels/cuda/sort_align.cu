@@ -104,6 +104,8 @@ __global__ void __launch_bounds__(kThreads) sort_align_kernel(const int32_t* __r
 // barrier.
 constexpr int kRouteWarps = kThreads / 32;
 static_assert(kRouteSortMaxTokens <= kRouteWarps, "one token per warp");
+// One instance per routing variant V (route_variant, routing_device.cuh).
+template <int V>
 __global__ void __launch_bounds__(kThreads) route_sort_kernel(RoutingParams p, int experts, int tile_rows,
                                                               SortBuffers out) {
   pdl_begin();
@@ -118,7 +120,7 @@ __global__ void __launch_bounds__(kThreads) route_sort_kernel(RoutingParams p, i
   // then to the workspace for the combine.
   RoutingParams rp = p;
   rp.local_ids = ids;
-  if (warp < p.tokens) route_token(rp, warp, scores + warp * 2 * p.num_experts, lane);
+  if (warp < p.tokens) route_token_as<V>(rp, warp, scores + warp * 2 * p.num_experts, lane);
   __syncthreads();
   for (int s = threadIdx.x; s < slots; s += blockDim.x) p.local_ids[s] = ids[s];
   sort_align_block(ids, slots, experts, tile_rows, out, sm, scan_tmp);
@@ -228,11 +230,14 @@ bool route_and_sort_fits(const RoutingParams& p, int num_local_experts) {
 void launch_route_and_sort(const RoutingParams& p, int num_local_experts, int tile_rows, const SortBuffers& out,
                            cudaStream_t stream) {
   const size_t smem = route_sort_smem(p, num_local_experts);
-  static const cudaError_t attr =
-      cudaFuncSetAttribute(route_sort_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kRouteSortSmemMax);
-  cuda_check(attr, "cudaFuncSetAttribute(route_sort)");
-  // No PDL attribute: the forward's first kernel starts after all earlier work.
-  route_sort_kernel<<<1, kThreads, smem, stream>>>(p, num_local_experts, tile_rows, out);
+  with_route_variant(p.num_experts, [&](auto v) {
+    constexpr int V = decltype(v)::value;
+    static const cudaError_t attr =
+        cudaFuncSetAttribute(route_sort_kernel<V>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kRouteSortSmemMax);
+    cuda_check(attr, "cudaFuncSetAttribute(route_sort)");
+    // No PDL attribute: the forward's first kernel starts after all earlier work.
+    route_sort_kernel<V><<<1, kThreads, smem, stream>>>(p, num_local_experts, tile_rows, out);
+  });
   MOERT_CUDA_LAUNCH_CHECK("route_sort");
 }
 
