@@ -12,10 +12,7 @@ O=$OUT
 export LD_LIBRARY_PATH=$C/lib PYTHONUNBUFFERED=1 MOERT_CUDA_PLUGIN=$C/lib/moert/plugins/libmoert-cuda.so
 M=$C/bin/moert
 T0=$(date +%s)
-echo "GPU: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1)  $(date -u)"
-timeout 200 $M bench configs/models/peer-shapes.yaml --runner cuda --tokens 1,16,64,256,1024,4096,16384 --reps 30 --json $O/moert_bench.json > $O/moert_bench.log 2>&1; echo "moert bench exit $? at $(( $(date +%s) - T0 )) s"; cat $O/moert_bench.log
-timeout 60 $M bench configs/models/gpt-oss-120b.yaml --runner cuda --tokens 1,16,64,256,1024 --reps 30 --json $O/moert_bench_mxfp4_cuda.json 2>/dev/null | tail -7
-timeout 200 python3 $C/peer_moe.py --out $O/peer.json > $O/peer.log 2>&1; echo "peer exit $? at $(( $(date +%s) - T0 )) s"; tail -5 $O/peer.log
+T0=$T0 bash "$(dirname "$0")/bench_only_call.sh"
 timeout 220 $C/bin/moert_cuda_tests > $O/cuda_tests.log 2>&1; echo "cuda tests exit $? at $(( $(date +%s) - T0 )) s"; tail -2 $O/cuda_tests.log
 grep -E "rel_err" $O/cuda_tests.log | awk '{print $(NF-2)}' | sort -g | tail -1 | sed 's/^/max rel_err /'
 timeout 120 $C/bin/moert-conformance $C/lib/moert/plugins/libmoert-cuda.so > $O/conf_cuda.log 2>&1; echo "conformance exit $? at $(( $(date +%s) - T0 )) s"; tail -3 $O/conf_cuda.log
