@@ -53,3 +53,15 @@ ab_variant_tests() {
   grep -E "^\[  FAILED|Failure" -A3 "$2" | head -20
   return $rc
 }
+#   ab_headline_with TESTS_RC NEW_US HEAD_US LOG
+#                             the headline (final_call.sh) with new.so when its tests passed
+#                             (TESTS_RC 0) and NEW_US < HEAD_US, else with head.so; LOG before and after
+ab_headline_with() {
+  local pick=head
+  [ "$1" = 0 ] && awk -v a="$2" -v b="$3" 'BEGIN{exit !(a < b)}' && pick=new
+  echo "new $2 head $3 -> headline with $pick $(ab_at)" >> "$4"
+  cat "$4"
+  cp /tmp/variants/$pick.so $C/lib/moert/plugins/libmoert-cuda.so
+  FINAL_DEADLINE_S=${FINAL_DEADLINE_S:-380} bash scripts/gpu/final_call.sh
+  echo "== A/B"; cat "$4"
+}

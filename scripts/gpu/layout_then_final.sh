@@ -22,11 +22,4 @@ run() {  # run VARIANT LABEL (env from the caller): one graph µs line
 for i in 1 2 3; do run new new; run head head; done
 for i in 1 2; do MOERT_CUDA_FUSED_ROW_LATE=1 run new rowlate; done
 med() { grep "_$1 " $L | sed 's/.*graph *\([0-9.]*\) us.*/\1/' | sort -g | sed -n 2p; }
-NEW=$(med new); HEAD=$(med head)
-PICK=head
-[ "$TESTS_RC" = 0 ] && awk -v a="$NEW" -v b="$HEAD" 'BEGIN{exit !(a < b)}' && PICK=new
-echo "medians: new $NEW head $HEAD -> headline with $PICK $(at)" >> $L
-cat $L
-cp /tmp/variants/$PICK.so $C/lib/moert/plugins/libmoert-cuda.so
-FINAL_DEADLINE_S=${FINAL_DEADLINE_S:-380} bash scripts/gpu/final_call.sh
-echo "== layout A/B"; cat $L
+ab_headline_with "$TESTS_RC" "$(med new)" "$(med head)" $L

@@ -32,10 +32,4 @@ for i in 1 2 3; do run new; run head; done
 med() { grep "qwen3_$1 *T= *$2 " $L | sed 's/.*graph *\([0-9.]*\) us.*/\1/' | sort -g | sed -n 2p; }
 echo "medians 16 tokens: new $(med new 16) head $(med head 16); 64 tokens: new $(med new 64) head $(med head 64) $(at)" >> $L
 MOERT_CUDA_PLUGIN=/tmp/variants/new.so OUT=/tmp/kt C=$C CACHE=none LAUNCHES=8 timeout 60 bash scripts/gpu/kernel_times.sh qwen3:16 >> $L 2>&1
-PICK=head
-[ "$TESTS_RC" = 0 ] && awk -v a="$(med new 16)" -v b="$(med head 16)" 'BEGIN{exit !(a < b)}' && PICK=new
-echo "headline with $PICK $(at)" >> $L
-cat $L
-cp /tmp/variants/$PICK.so $C/lib/moert/plugins/libmoert-cuda.so
-FINAL_DEADLINE_S=${FINAL_DEADLINE_S:-380} bash scripts/gpu/final_call.sh
-echo "== route variant A/B"; cat $L
+ab_headline_with "$TESTS_RC" "$(med new 16)" "$(med head 16)" $L
