@@ -5,6 +5,8 @@
 
 #include "routing.cuh"
 
+#include <type_traits>
+
 namespace moert_cuda {
 namespace routing_detail {
 
@@ -337,19 +339,15 @@ __device__ __forceinline__ void route_token(const RoutingParams& p, int64_t t, f
   else route_token_smem(p, t, score, lane, hook);
 }
 
-// Calls f(RouteVariantTag<V>{}) for the V of route_variant(num_experts):
-// the host side of the per-variant kernels.
-template <int V>
-struct RouteVariantTag {
-  static constexpr int value = V;
-};
+// Calls f(std::integral_constant<int, V>{}) for the V of
+// route_variant(num_experts): the host side of the per-variant kernels.
 template <class F>
 void with_route_variant(int num_experts, F&& f) {
   switch (route_variant(num_experts)) {
-    case 1: f(RouteVariantTag<1>{}); break;
-    case 4: f(RouteVariantTag<4>{}); break;
-    case 8: f(RouteVariantTag<8>{}); break;
-    default: f(RouteVariantTag<0>{}); break;
+    case 1: f(std::integral_constant<int, 1>{}); break;
+    case 4: f(std::integral_constant<int, 4>{}); break;
+    case 8: f(std::integral_constant<int, 8>{}); break;
+    default: f(std::integral_constant<int, 0>{}); break;
   }
 }
 
