@@ -106,7 +106,9 @@ __device__ __forceinline__ void decode_route_block(const DecodeFusion& f, Decode
   }
   if (threadIdx.x == 0) {
     *s.active_count = nact;
-    *s.tile_count = nact;
+    s.tile_count[0] = nact;
+    s.tile_count[1] = 0;
+    s.tile_count[2] = 0;
   }
   for (int i = threadIdx.x; i < f.ntickets; i += blockDim.x) f.tickets[i] = 0u;
   if (f.tickets && nact == 0)

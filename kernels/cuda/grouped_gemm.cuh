@@ -70,6 +70,10 @@ struct GemmParams {
   // wgmma kernel: L2 eviction hints on its loads (A evict_last, weights
   // evict_first; option cuda.wgmma_l2_hints, off by default).
   int32_t l2_hints;
+  // wgmma kernel, grouped calls: a device counter, zero at launch (the sort
+  // zeroes it, SortBuffers::tile_count), from which the persistent blocks
+  // take their work items in order; null: block b takes items b, b + grid, ...
+  int32_t* item_counter;
 };
 
 // Smallest row tile of the tensor-core kernel (it also runs 128-row tiles).

@@ -21,8 +21,9 @@
 // of grouped_mma's epilogue.
 //
 // Tuning knobs, read once: MOERT_CUDA_WG_BN (128/256; default 256),
-// MOERT_CUDA_WG_GROUP (row tiles per rasterization group, 16),
-// MOERT_CUDA_WG_HINTS=1 (L2 eviction hints, as option cuda.wgmma_l2_hints),
+// MOERT_CUDA_WG_GROUP (row tiles per rasterization group, 8),
+// MOERT_CUDA_WG_HINTS=1 (L2 eviction hints, as option cuda.wgmma_l2_hints;
+// 2: the A rows' only), MOERT_CUDA_WG_DYN=0 (static work items, ItemFeed),
 // MOERT_CUDA_WG_TMA=0 (weights by cp.async too, as when the tensor map
 // cannot be encoded); MOERT_CUDA_WGMMA64=0 (grouped_gemm.cu) keeps 64-row
 // tiles on the mma.sync kernel.
@@ -46,8 +47,13 @@ constexpr int WG_BK = 64, WG_THREADS = 384;
 template <int BM, int BN> constexpr int wg_stages() {
   return BM == 128 ? (BN == 256 ? 4 : 6) : 5;
 }
+// Work items handed from the scheduling thread to the block (dynamic
+// scheduling): a ring of this many item numbers, each with a full and an
+// empty mbarrier.
+constexpr int WG_ITEM_SLOTS = 4;
 template <int BM, int BN> constexpr size_t wg_smem_bytes() {
-  return 1024 + (size_t)wg_stages<BM, BN>() * (BM * 128 + BN * 128) + 2 * 8 * wg_stages<BM, BN>();
+  return 1024 + (size_t)wg_stages<BM, BN>() * (BM * 128 + BN * 128) + 2 * 8 * wg_stages<BM, BN>() +
+         2 * 8 * WG_ITEM_SLOTS + 4 * WG_ITEM_SLOTS;
 }
 static_assert(wg_smem_bytes<128, 128>() <= 227 * 1024 && wg_smem_bytes<128, 256>() <= 227 * 1024 &&
                   wg_smem_bytes<64, 256>() <= 227 * 1024,
@@ -184,6 +190,43 @@ struct RingPos {
   }
 };
 
+// The work items of one block, in the order all its threads see them.
+// Static: items b, b + gridDim.x, ...; dynamic (a counter, zero at launch):
+// the block's first item is b, and thread 0 takes each next one from the
+// counter one item ahead of its use (so the atomic's round trip overlaps an
+// item's loads) and hands it to the block's 384 threads through a ring of
+// WG_ITEM_SLOTS shared-memory slots. The blocks then run the items in about
+// their order, a window of about gridDim.x consecutive items at any time,
+// however unequal the items' times (an expert's last row tile is partial),
+// so the row tiles that share a weight tile read it at about the same time
+// and it is read from DRAM about once (a static assignment drifts apart;
+// Nsight Compute, H200, gpt-oss at 4096 tokens: DRAM 3.7 TB/s, 77% of peak,
+// L2 hit rate 40%, about 5x the GEMM's minimum bytes).
+struct ItemFeed {
+  int32_t* counter;      // null: static
+  uint32_t full, empty;  // WG_ITEM_SLOTS mbarriers each, 8 bytes apart
+  uint32_t ids;          // WG_ITEM_SLOTS ints
+  int it = 0, ahead = 0;
+  __device__ __forceinline__ int next(int items) {
+    if (!counter) return (int)blockIdx.x + it++ * (int)gridDim.x;
+    const int slot = it % WG_ITEM_SLOTS;
+    const uint32_t parity = (uint32_t)(it / WG_ITEM_SLOTS) & 1u;
+    if (threadIdx.x == 0) {
+      if (it >= WG_ITEM_SLOTS) mbar_wait(empty + 8 * slot, parity ^ 1u);
+      const int v = it == 0 ? (int)blockIdx.x : ahead;
+      if (v < items) ahead = (int)gridDim.x + atomicAdd(counter, 1);
+      asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(ids + 4 * slot), "r"(v) : "memory");
+      mbar_arrive(full + 8 * slot);  // release: the id is visible to the waiters
+    }
+    mbar_wait(full + 8 * slot, parity);
+    int v;
+    asm volatile("ld.shared.b32 %0, [%1];\n" : "=r"(v) : "r"(ids + 4 * slot) : "memory");
+    mbar_arrive(empty + 8 * slot);
+    ++it;
+    return v;
+  }
+};
+
 // Persistent: block b takes work items b, b + gridDim.x, ... of the
 // ntiles x ntn items (ntiles: the row tiles the sort built, read on the
 // device). Item v -> (row tile, column tile) in groups of `group_rows` row
@@ -213,7 +256,8 @@ __device__ __forceinline__ void wg_item(int v, int ntiles, int ntn, int group_ro
 // through a_index by the 128 producer threads with cp.async.
 template <class T, int BM, int BN, bool TMA_B>
 __global__ void __launch_bounds__(WG_THREADS, 1)
-    grouped_wgmma_kernel(const GemmParams p, const __grid_constant__ CUtensorMap b_map, int group_rows, int hints) {
+    grouped_wgmma_kernel(const GemmParams p, const __grid_constant__ CUtensorMap b_map, int group_rows, int hints,
+                         int dynamic) {
 #ifdef MOERT_SM90_WGMMA
   pdl_begin();
   constexpr int STAGES = wg_stages<BM, BN>();
@@ -228,6 +272,7 @@ __global__ void __launch_bounds__(WG_THREADS, 1)
   const uint32_t base = (smem_u32(wg_smem_raw) + 1023u) & ~1023u;
   const uint32_t sA = base, sB = base + STAGES * A_STAGE;
   const uint32_t bar_full = sB + STAGES * B_STAGE, bar_empty = bar_full + 8 * STAGES;
+  const uint32_t item_full = bar_empty + 8 * STAGES, item_empty = item_full + 8 * WG_ITEM_SLOTS;
   const int tid = threadIdx.x;
   if (tid == 0) {
 #pragma unroll
@@ -235,8 +280,15 @@ __global__ void __launch_bounds__(WG_THREADS, 1)
       mbar_init(bar_full + 8 * s, TMA_B ? 129 : 128);  // the producer's threads (cp.async arrivals) + expect_tx
       mbar_init(bar_empty + 8 * s, 256);  // the consumers' threads
     }
+#pragma unroll
+    for (int j = 0; j < WG_ITEM_SLOTS; ++j) {
+      mbar_init(item_full + 8 * j, 1);             // thread 0, once it wrote the id
+      mbar_init(item_empty + 8 * j, WG_THREADS);   // every thread, once it read it
+    }
   }
   __syncthreads();
+  ItemFeed feed{p.expert_offsets && dynamic ? p.item_counter : nullptr, item_full, item_empty,
+                item_empty + 8 * WG_ITEM_SLOTS};
   const int ktiles = p.k / WG_BK;
 
   if (tid < 128) {
@@ -246,7 +298,7 @@ __global__ void __launch_bounds__(WG_THREADS, 1)
     const int64_t wrow = (int64_t)p.k * (int64_t)sizeof(T);
     const uint64_t pol_a = l2_policy_evict_last(), pol_b = l2_policy_evict_first();
     RingPos<STAGES> ring;
-    for (int v = blockIdx.x; v < items; v += gridDim.x) {
+    for (int v = feed.next(items); v < items; v = feed.next(items)) {
       int tile, nt, expert;
       int32_t row0, row_end;
       wg_item(v, ntiles, ntn, group_rows, tile, nt);
@@ -279,7 +331,7 @@ __global__ void __launch_bounds__(WG_THREADS, 1)
         if constexpr (TMA_B) {
           if (tid == 0) {
             mbar_arrive_expect_tx(bar_full + 8 * s, B_STAGE);
-            if (hints)
+            if (hints == 1)
               tma_load_3d_hint(sB + s * B_STAGE, &b_map, kt * WG_BK, n0, p.expert_offsets ? expert : 0, bar_full + 8 * s,
                                pol_b);
             else
@@ -311,7 +363,7 @@ __global__ void __launch_bounds__(WG_THREADS, 1)
     const uint64_t da0 = smem_desc(a_base), db0 = smem_desc(b_base);
     RingPos<STAGES> ring;
     int prev_s = 0;  // stage of the previous k tile, released one k tile late
-    for (int v = blockIdx.x; v < items; v += gridDim.x) {
+    for (int v = feed.next(items); v < items; v = feed.next(items)) {
       int tile, nt, expert;
       int32_t row0, row_end;
       wg_item(v, ntiles, ntn, group_rows, tile, nt);
@@ -400,7 +452,12 @@ void launch_wgmma_kernel(const GemmParams& p, const CUtensorMap& b_map, int64_t 
   static const cudaError_t attr = cudaFuncSetAttribute(grouped_wgmma_kernel<T, BM, BN, TMA_B>,
                                                        cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
   cuda_check(attr, "cudaFuncSetAttribute(grouped_mma_sm90)");
-  static const int group_rows = std::max(1, env_int("MOERT_CUDA_WG_GROUP", 16));
+  // Row tiles per rasterization group: 8. With the items from the counter,
+  // H200, same call, twice, graph µs, groups of 4 / 8 / 16: qwen3 4096 tokens
+  // 759 / 761 / 766, gpt-oss 4096 2260 / 2280 / 2393, gpt-oss 16384 6880 /
+  // 6802 / 6779, mixtral 1024 1487 / 1484 / 1503
+  // (bench/results/h200-2026-12-02m/group_sweep.txt).
+  static const int group_rows = std::max(1, env_int("MOERT_CUDA_WG_GROUP", 8));
   // L2 hints (A evict_last, weights evict_first): off unless option
   // cuda.wgmma_l2_hints (p.l2_hints) or MOERT_CUDA_WG_HINTS=1. They were on from about 800 rows per expert
   // (rows >= 110 x max_tiles; H100, with the old epilogue: mixtral 16384
@@ -408,14 +465,18 @@ void launch_wgmma_kernel(const GemmParams& p, const CUtensorMap& b_map, int64_t 
   // there (H200, same call, on -> off, graph / eager µs): mixtral 4096 tokens
   // 5653 -> 5289 / 5333 -> 5107, 16384 20230 -> 19719 / 20783 -> 19699, qwen3
   // 16384 3132 -> 2908 / 2917 -> 2692.
+  // MOERT_CUDA_WG_HINTS=2: A rows evict_last, weights without a hint.
   static const int forced_hints = env_int("MOERT_CUDA_WG_HINTS", 0);
-  const int hints = p.l2_hints || forced_hints != 0;
+  const int hints = forced_hints == 1 || forced_hints == 2 ? forced_hints : p.l2_hints ? 1 : 0;
+  // Work items from the sort's counter (ItemFeed); MOERT_CUDA_WG_DYN=0: static.
+  static const int dynamic = env_int("MOERT_CUDA_WG_DYN", 1) != 0;
   // One block per SM (persistent), at most one per work item of the upper bound.
   const int64_t items = max_tiles * (int64_t)ceil_div(p.n, BN);
   if (items > 0x7fffffff) throw std::runtime_error("grouped_mma_sm90: too many tiles");
   const int64_t blocks = std::min<int64_t>(items, device_sm_count());
   launch_pdl(true, grouped_wgmma_kernel<T, BM, BN, TMA_B>, dim3(static_cast<unsigned>(blocks)),
-             dim3(WG_THREADS), smem, stream, "grouped_mma_sm90", p, b_map, group_rows, hints);
+             dim3(WG_THREADS), smem, stream, "grouped_mma_sm90", p, b_map, group_rows, hints,
+             dynamic);
 }
 
 // MOERT_CUDA_WG_TMA=0: weights by cp.async too.

@@ -64,7 +64,9 @@ __device__ __forceinline__ void scan_experts(const int32_t* count, int experts, 
   if (write && threadIdx.x == 0) {
     out.offsets[experts] = total.a;
     *out.active_count = total.b;
-    *out.tile_count = total.c;
+    out.tile_count[0] = total.c;
+    out.tile_count[1] = 0;
+    out.tile_count[2] = 0;
   }
 }
 

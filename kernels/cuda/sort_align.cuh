@@ -22,7 +22,9 @@ struct SortBuffers {
   int32_t* active_count;  // [1]
   int32_t* tile_expert;   // [max_tiles(slots, E_local)]
   int32_t* tile_row0;
-  int32_t* tile_count;    // [1]
+  // [3]: [0] the row tiles; [1], [2] zeroed with it, the work-item counters
+  // of the wgmma GEMM1 and GEMM2 that run over these tiles (GemmParams::item_counter).
+  int32_t* tile_count;
 };
 
 // Upper bound of the row tiles for `slots` rows over `experts` experts.

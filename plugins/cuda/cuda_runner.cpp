@@ -309,7 +309,7 @@ WorkspaceLayout CudaRunner::layout(int64_t max_tokens) const {
   const int64_t tiles = max_row_tiles(S, E, kMmaTileRows);
   w.tile_expert = take(sizeof(int32_t) * tiles);
   w.tile_row0 = take(sizeof(int32_t) * tiles);
-  w.tile_count = take(sizeof(int32_t));
+  w.tile_count = take(sizeof(int32_t) * 3);  // the row tiles, then GEMM1's and GEMM2's work-item counters
   w.sorted_slot = take(sizeof(int32_t) * S);
   w.sort_counts = take(sizeof(int32_t) * sort_block_counts_ints(S, E));  // large batches' many-block sort
   // One token: GEMV2's combine tickets, one per block column (at most H / 8: 4 warps of >= 1 pair each).
@@ -553,6 +553,7 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   g1.tile_expert = sb.tile_expert;
   g1.tile_row0 = sb.tile_row0;
   g1.tile_count = sb.tile_count;
+  g1.item_counter = sb.tile_count + 1;
   g1.slots = static_cast<int32_t>(S);  // g2 inherits it and groups
   g1.groups = static_cast<int32_t>(E);
   g1.c = at(L.inter);
@@ -581,6 +582,7 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   g2.ldc = H;
   g2.c_index = sb.sorted_slot;
   g2.epi = Epilogue::kStore;
+  g2.item_counter = sb.tile_count + 2;
   // One token: GEMM1's blocks route the token themselves (decode_route.cuh)
   // in place of the route-and-sort kernel. Option cuda.fused_decode: off.
   const bool bulk_gemv = gemv_.kernel == GemvKernel::kAuto || gemv_.kernel == GemvKernel::kBulk;

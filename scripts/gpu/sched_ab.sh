@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Device call (repo root, this build packed by scripts/gpu/pack_final.sh into
+# .carry/final): the wgmma GEMM's work items taken in order from a counter
+# (ItemFeed, grouped_gemm_sm90.cu) against the static assignment, with and
+# without an evict_last hint on the A rows alone, at the large points.
+#   1. the wgmma, graph, tile, sort and expert-map tests on this build;
+#   2. graph µs of each variant (environment knobs of the same plugin),
+#      alternating, $ROUNDS times (default 2);
+#   3. DRAM bytes and L2 hit rate of gpt-oss 4096's GEMMs, dynamic and static.
+# Log: $OUT/sched_ab.txt (also printed).
+set -u
+C=.carry/final
+L=$OUT/sched_ab.txt
+. scripts/gpu/ab_common.sh
+echo "GPU: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1)  $(date -u)" > $L
+ab_variants
+ab_variant_tests '*wgmma*:*Graph*:*tile128*:*many_block*:*expert_map*:*bf16_softmax*' $OUT/sched_tests.log 150 >> $L
+variant() {  # variant LABEL ENV...: the large points, graph and eager µs lines
+  local label=$1; shift
+  for sp in qwen3:1024,4096,16384 gptoss:4096,16384 mixtral:1024,4096; do
+    env "$@" MOERT_CUDA_PLUGIN=/tmp/variants/new.so timeout 90 $C/bin/moert-bench-cuda --reps 10 --shapes ${sp%%:*} \
+      --no-mxfp4 --tokens ${sp##*:} --label _$label 2>&1 | grep "T=" | sed "s/\$/ $(ab_at)/" >> $L
+  done
+}
+for i in $(seq ${ROUNDS:-2}); do
+  variant dyn MOERT_CUDA_WG_DYN=1
+  variant static MOERT_CUDA_WG_DYN=0
+  variant dyn_h2 MOERT_CUDA_WG_DYN=1 MOERT_CUDA_WG_HINTS=2
+  variant static_h2 MOERT_CUDA_WG_DYN=0 MOERT_CUDA_WG_HINTS=2
+  variant dyn_g8 MOERT_CUDA_WG_DYN=1 MOERT_CUDA_WG_GROUP=8
+done
+NCU=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+for d in 1 0; do
+  echo "== gptoss 4096, MOERT_CUDA_WG_DYN=$d: GEMM1, GEMM2 (dram bytes read, L2 hit %, ns) $(ab_at)" >> $L
+  MOERT_CUDA_WG_DYN=$d MOERT_CUDA_PLUGIN=/tmp/variants/new.so timeout 90 "$NCU" --clock-control none --cache-control none \
+    --kernel-name regex:grouped_wgmma_kernel --launch-count 2 --csv \
+    --metrics dram__bytes_read.sum,lts__t_sector_hit_rate.pct,gpu__time_duration.sum \
+    $C/bin/moert-bench-cuda --reps 1 --tokens 4096 --shapes gptoss --no-mxfp4 2>/dev/null |
+    grep -E '^"[0-9]' | awk -F'","' '{print $(NF-2) " " $NF}' | sed 's/"//g' >> $L
+done
+cat $L
