@@ -32,6 +32,18 @@ ab_all_tests() {
   tail -2 $OUT/tests.txt
 }
 
+#   ab_knob_points LABEL LOG POINTS ENV...    moert-bench-cuda on $NEW under the environment ENV
+#                                              (knobs) for each shape:tokens,tokens of POINTS (quoted,
+#                                              space-separated), the lines appended to LOG ($R reps)
+ab_knob_points() {
+  local label=$1 log=$2 points=$3 sp
+  shift 3
+  for sp in $points; do
+    env "$@" MOERT_CUDA_PLUGIN=$NEW timeout 90 $C/bin/moert-bench-cuda --reps $R --shapes ${sp%%:*} \
+      --no-mxfp4 --tokens ${sp##*:} --label _$label 2>&1 | grep "T=" | sed "s/\$/ $(ab_at)/" >> "$log"
+  done
+}
+
 # Variant A/Bs of whole plugins (layout_ab.sh, layout_then_final.sh, repack_ab.sh):
 #   ab_variants NAME...       /tmp/variants/new.so (this build) and NAME.so from .carry/variants/NAME.so.xz
 #   ab_at                     "[N s]" since this file was sourced

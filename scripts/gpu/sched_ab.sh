@@ -11,17 +11,12 @@
 set -u
 C=.carry/final
 L=$OUT/sched_ab.txt
+R=10
 . scripts/gpu/ab_common.sh
 echo "GPU: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1)  $(date -u)" > $L
-ab_variants
+ab_variants  # /tmp/variants/new.so, which ab_variant_tests runs
 ab_variant_tests '*wgmma*:*Graph*:*tile128*:*many_block*:*expert_map*:*bf16_softmax*' $OUT/sched_tests.log 150 >> $L
-variant() {  # variant LABEL ENV...: the large points, graph and eager µs lines
-  local label=$1; shift
-  for sp in qwen3:1024,4096,16384 gptoss:4096,16384 mixtral:1024,4096; do
-    env "$@" MOERT_CUDA_PLUGIN=/tmp/variants/new.so timeout 90 $C/bin/moert-bench-cuda --reps 10 --shapes ${sp%%:*} \
-      --no-mxfp4 --tokens ${sp##*:} --label _$label 2>&1 | grep "T=" | sed "s/\$/ $(ab_at)/" >> $L
-  done
-}
+variant() { ab_knob_points "$1" $L "qwen3:1024,4096,16384 gptoss:4096,16384 mixtral:1024,4096" "${@:2}"; }  # variant LABEL ENV...
 for i in $(seq ${ROUNDS:-2}); do
   variant dyn MOERT_CUDA_WG_DYN=1
   variant static MOERT_CUDA_WG_DYN=0
@@ -32,7 +27,7 @@ done
 NCU=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
 for d in 1 0; do
   echo "== gptoss 4096, MOERT_CUDA_WG_DYN=$d: GEMM1, GEMM2 (dram bytes read, L2 hit %, ns) $(ab_at)" >> $L
-  MOERT_CUDA_WG_DYN=$d MOERT_CUDA_PLUGIN=/tmp/variants/new.so timeout 90 "$NCU" --clock-control none --cache-control none \
+  MOERT_CUDA_WG_DYN=$d MOERT_CUDA_PLUGIN=$NEW timeout 90 "$NCU" --clock-control none --cache-control none \
     --kernel-name regex:grouped_wgmma_kernel --launch-count 2 --csv \
     --metrics dram__bytes_read.sum,lts__t_sector_hit_rate.pct,gpu__time_duration.sum \
     $C/bin/moert-bench-cuda --reps 1 --tokens 4096 --shapes gptoss --no-mxfp4 2>/dev/null |

@@ -6,15 +6,10 @@
 set -u
 C=.carry/final
 L=$OUT/group_sweep.txt
+R=10
 . scripts/gpu/ab_common.sh
 echo "GPU: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1)  $(date -u)" > $L
-variant() {  # variant LABEL ENV...
-  local label=$1; shift
-  for sp in qwen3:4096,16384 gptoss:4096,16384 mixtral:1024; do
-    env "$@" MOERT_CUDA_PLUGIN=$NEW timeout 90 $C/bin/moert-bench-cuda --reps 10 --shapes ${sp%%:*} \
-      --no-mxfp4 --tokens ${sp##*:} --label _$label 2>&1 | grep "T=" | sed "s/\$/ $(ab_at)/" >> $L
-  done
-}
+variant() { ab_knob_points "$1" $L "qwen3:4096,16384 gptoss:4096,16384 mixtral:1024" "${@:2}"; }  # variant LABEL ENV...
 for i in $(seq ${ROUNDS:-2}); do
   for g in 4 8 16; do variant g$g MOERT_CUDA_WG_GROUP=$g; done
   variant g8_h2 MOERT_CUDA_WG_GROUP=8 MOERT_CUDA_WG_HINTS=2
