@@ -198,10 +198,10 @@ struct RingPos {
 // WG_ITEM_SLOTS shared-memory slots. The blocks then run the items in about
 // their order, a window of about gridDim.x consecutive items at any time,
 // however unequal the items' times (an expert's last row tile is partial),
-// so the row tiles that share a weight tile read it at about the same time
-// and it is read from DRAM about once (a static assignment drifts apart;
-// Nsight Compute, H200, gpt-oss at 4096 tokens: DRAM 3.7 TB/s, 77% of peak,
-// L2 hit rate 40%, about 5x the GEMM's minimum bytes).
+// so the row tiles that share a weight tile read it at about the same time;
+// a static assignment drifts apart. H200: qwen3 / gpt-oss at 4096 tokens
+// 5% / 10% faster (with groups of 8); gpt-oss GEMM1's DRAM reads only 5.9 -> 5.3 GB, about 4x its
+// distinct bytes, for reasons not found (docs/cuda-backend.md, "Work items").
 struct ItemFeed {
   int32_t* counter;      // null: static
   uint32_t full, empty;  // WG_ITEM_SLOTS mbarriers each, 8 bytes apart
@@ -227,9 +227,9 @@ struct ItemFeed {
   }
 };
 
-// Persistent: block b takes work items b, b + gridDim.x, ... of the
-// ntiles x ntn items (ntiles: the row tiles the sort built, read on the
-// device). Item v -> (row tile, column tile) in groups of `group_rows` row
+// Persistent blocks take the ntiles x ntn work items (ntiles: the row tiles
+// the sort built, read on the device) in the order ItemFeed gives them.
+// Item v -> (row tile, column tile) in groups of `group_rows` row
 // tiles, row tile fastest inside a group, so the blocks working at one time
 // share weight columns (several row tiles of an expert read the same B tile
 // at about the same time) and a group's A rows stay in L2 across its column
