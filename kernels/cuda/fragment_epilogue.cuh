@@ -24,14 +24,18 @@ struct GatedPairsFinish {
   int64_t ldc;
   const float* bias;  // this expert's row of p.bias
   float alpha, limit;
+  // staged_epilogue.cuh: one output column per input pair, rows not indexed.
+  static constexpr int kStaged = 2;
+  static constexpr bool kIndexed = false;
   __device__ __forceinline__ T* row_of(int32_t pos) const { return c + (int64_t)pos * ldc; }
-  __device__ __forceinline__ void pair(T* out, int n, float v0, float v1) const {
+  __device__ __forceinline__ T value(int n, float v0, float v1) const {
     if (BIAS) {
       v0 += bias[n];
       v1 += bias[n + 1];
     }
-    out[n >> 1] = from_float<T>(act_gated(ACT, v0, v1, alpha, limit));
+    return from_float<T>(act_gated(ACT, v0, v1, alpha, limit));
   }
+  __device__ __forceinline__ void pair(T* out, int n, float v0, float v1) const { out[n >> 1] = value(n, v0, v1); }
 };
 
 // Epilogue::kStore with optional bias and optional c_index, no per-token scale.
@@ -41,21 +45,28 @@ struct StoreFinish {
   int64_t ldc;
   const float* bias;
   const int32_t* c_index;
+  // staged_epilogue.cuh: two output columns per input pair, rows through c_index when INDEXED.
+  static constexpr int kStaged = 1;
+  static constexpr bool kIndexed = INDEXED;
   __device__ __forceinline__ T* row_of(int32_t pos) const {
     return c + (int64_t)(INDEXED ? c_index[pos] : pos) * ldc;
   }
-  __device__ __forceinline__ void pair(T* out, int n, float v0, float v1) const {
+  __device__ __forceinline__ uint32_t value(int n, float v0, float v1) const {
     if (BIAS) {
       v0 += bias[n];
       v1 += bias[n + 1];
     }
-    *reinterpret_cast<uint32_t*>(out + n) = pack2<T>(v0, v1);
+    return pack2<T>(v0, v1);
+  }
+  __device__ __forceinline__ void pair(T* out, int n, float v0, float v1) const {
+    *reinterpret_cast<uint32_t*>(out + n) = value(n, v0, v1);
   }
 };
 
 // Everything else (per-token scale, kActSingle, the GELU gates): epilogue_pair.
 template <class T>
 struct GenericFinish {
+  static constexpr int kStaged = 0;  // stores directly
   const GemmParams* p;
   int expert;
   __device__ __forceinline__ int32_t row_of(int32_t pos) const { return pos; }

@@ -21,6 +21,11 @@ enum class Epilogue : int {
   kStore = 2       // out[c_row, n] = v[n] + b[n]
 };
 
+// The wgmma kernel's epilogue (staged_epilogue.cuh): through shared memory
+// (staged), the fragments' own stores (direct), or what measured faster
+// for the epilogue kind (auto).
+enum class WgEpilogue : int32_t { kAuto = 0, kStaged = 1, kDirect = 2 };
+
 struct GemmParams {
   // A [rows, K] in the activation dtype; the A row of sorted position p is
   // a_index ? a_index[p] / a_index_div : p.
@@ -70,6 +75,8 @@ struct GemmParams {
   // wgmma kernel: L2 eviction hints on its loads (A evict_last, weights
   // evict_first; option cuda.wgmma_l2_hints, off by default).
   int32_t l2_hints;
+  // wgmma kernel: how its epilogue stores (option cuda.wgmma_epilogue).
+  WgEpilogue wg_epilogue;
   // wgmma kernel, grouped calls: a device counter, zero at launch (the sort
   // zeroes it, SortBuffers::tile_count), from which the persistent blocks
   // take their work items in order; null: block b takes items b, b + grid, ...

@@ -18,20 +18,25 @@
 // `empty` mbarrier. The producer runs ahead into the next item while the
 // consumers run the epilogue on the accumulator fragments (fragment_epilogue.cuh:
 // epilogue_pair's arithmetic, specialized per kind), so the results are those
-// of grouped_mma's epilogue.
+// of grouped_mma's epilogue. From 128 rows per expert the gated and plain
+// stores go through a 2 KB shared-memory tile per consumer warp
+// (staged_epilogue.cuh; option cuda.wgmma_epilogue), and the staged kernels
+// move registers from the producer to the consumers (setmaxnreg).
 //
 // Tuning knobs, read once: MOERT_CUDA_WG_BN (128/256; default 256),
 // MOERT_CUDA_WG_GROUP (row tiles per rasterization group, 8),
 // MOERT_CUDA_WG_HINTS=1 (L2 eviction hints, as option cuda.wgmma_l2_hints;
 // 2: the A rows' only), MOERT_CUDA_WG_DYN=0 (static work items, ItemFeed),
 // MOERT_CUDA_WG_TMA=0 (weights by cp.async too, as when the tensor map
-// cannot be encoded); MOERT_CUDA_WGMMA64=0 (grouped_gemm.cu) keeps 64-row
-// tiles on the mma.sync kernel.
+// cannot be encoded), MOERT_CUDA_WG_STAGED=0-3 (which epilogue kinds are
+// staged, over the option); MOERT_CUDA_WGMMA64=0 (grouped_gemm.cu) keeps
+// 64-row tiles on the mma.sync kernel.
 #include <cudaTypedefs.h>  // PFN_cuTensorMapEncodeTiled (the driver entry point, fetched through the runtime)
 
 #include "grouped_gemm_sm90.cuh"
 #include "mbarrier.cuh"
 #include "fragment_epilogue.cuh"
+#include "staged_epilogue.cuh"
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define MOERT_SM90_WGMMA 1
@@ -41,6 +46,7 @@ namespace moert_cuda {
 namespace {
 
 constexpr int WG_BK = 64, WG_THREADS = 384;
+
 // Ring depth: stages of A (BM x 64) and B (BN x 64) in about 200 KB of
 // shared memory. A 7th stage of the 128 x 128 tile (225 KB) measured 1-3%
 // slower on the H200 for qwen3 and gpt-oss at 4096-16384 tokens.
@@ -51,15 +57,31 @@ template <int BM, int BN> constexpr int wg_stages() {
 // scheduling): a ring of this many item numbers, each with a full and an
 // empty mbarrier.
 constexpr int WG_ITEM_SLOTS = 4;
+// Behind the barriers and item slots (128-byte aligned): the staged
+// epilogue's tiles, one per consumer warp.
 template <int BM, int BN> constexpr size_t wg_smem_bytes() {
   return 1024 + (size_t)wg_stages<BM, BN>() * (BM * 128 + BN * 128) + 2 * 8 * wg_stages<BM, BN>() +
-         2 * 8 * WG_ITEM_SLOTS + 4 * WG_ITEM_SLOTS;
+         2 * 8 * WG_ITEM_SLOTS + 4 * WG_ITEM_SLOTS + 128 + 8 * kStagedTileBytes;
 }
 static_assert(wg_smem_bytes<128, 128>() <= 227 * 1024 && wg_smem_bytes<128, 256>() <= 227 * 1024 &&
                   wg_smem_bytes<64, 256>() <= 227 * 1024,
               "shared memory of a block");
 
 #ifdef MOERT_SM90_WGMMA
+// Registers per thread after setmaxnreg, with the weights by TMA (the
+// producer's cp.async of weight rows needs more): 128 x 56 + 256 x 224 <=
+// 384 x 168, the launch's allotment. The consumers' share keeps the 128 x
+// 256 tile's staged epilogue from spilling (at 168 it spilled 8-36 bytes);
+// only the staged kernels take it (with direct stores it measured 0.5-1%
+// slower, inside the noise). -DMOERT_WG_SETMAXNREG=0: none (experiments).
+#ifndef MOERT_WG_SETMAXNREG
+#define MOERT_WG_SETMAXNREG 1
+#endif
+constexpr int WG_PRODUCER_REGS = 56, WG_CONSUMER_REGS = 224;
+
+// Whether mask (bits as STAGED below) stages finisher kind `kind` (F::kStaged).
+constexpr bool stages_kind(int mask, int kind) { return kind > 0 && ((mask >> (kind > 0 ? kind - 1 : 0)) & 1); }
+
 // Loads with L2 policies (mbarrier.cuh): A rows are re-read by every column
 // tile of their row tile (keep), weight tiles by the few row tiles running at
 // the same time (stream).
@@ -254,7 +276,10 @@ __device__ __forceinline__ void wg_item(int v, int ntiles, int ntn, int group_ro
 // over [E][N][K], 128-byte swizzle, rows past N zero-filled), issued by
 // producer thread 0; otherwise by cp.async like A. The A rows are gathered
 // through a_index by the 128 producer threads with cp.async.
-template <class T, int BM, int BN, bool TMA_B>
+// STAGED: the finisher kinds whose epilogue goes through shared memory
+// (staged_epilogue.cuh), bit 0 the plain stores, bit 1 the gated ones; the
+// host checks staged_epilogue_fits.
+template <class T, int BM, int BN, bool TMA_B, int STAGED>
 __global__ void __launch_bounds__(WG_THREADS, 1)
     grouped_wgmma_kernel(const GemmParams p, const __grid_constant__ CUtensorMap b_map, int group_rows, int hints,
                          int dynamic) {
@@ -273,6 +298,7 @@ __global__ void __launch_bounds__(WG_THREADS, 1)
   const uint32_t sA = base, sB = base + STAGES * A_STAGE;
   const uint32_t bar_full = sB + STAGES * B_STAGE, bar_empty = bar_full + 8 * STAGES;
   const uint32_t item_full = bar_empty + 8 * STAGES, item_empty = item_full + 8 * WG_ITEM_SLOTS;
+  const uint32_t staged_tiles = (item_empty + 8 * WG_ITEM_SLOTS + 4 * WG_ITEM_SLOTS + 127u) & ~127u;
   const int tid = threadIdx.x;
   if (tid == 0) {
 #pragma unroll
@@ -293,6 +319,7 @@ __global__ void __launch_bounds__(WG_THREADS, 1)
 
   if (tid < 128) {
     // ---------------------------------------------------------------- producer
+    if constexpr (TMA_B && STAGED != 0 && MOERT_WG_SETMAXNREG) asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(WG_PRODUCER_REGS));
     const int c = tid & 7, r = tid >> 3;  // chunk c of rows r + 16 i
     const uint32_t swz = (uint32_t)(r * 128 + ((c ^ (r & 7)) << 4));
     const int64_t wrow = (int64_t)p.k * (int64_t)sizeof(T);
@@ -352,6 +379,7 @@ __global__ void __launch_bounds__(WG_THREADS, 1)
     cp_async_wait_s<0>();
   } else {
     // ---------------------------------------------------------------- consumers
+    if constexpr (TMA_B && STAGED != 0 && MOERT_WG_SETMAXNREG) asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(WG_CONSUMER_REGS));
     const int cw = (tid >> 7) - 1;  // BM 128: rows cw*64.. of the tile; BM 64: columns cw*BN/2..
     const int warp = (tid >> 5) & 3, lane = tid & 31;
     const uint32_t a_base = sA + (BM == 128 ? cw * 64 * 128 : 0);
@@ -398,14 +426,20 @@ __global__ void __launch_bounds__(WG_THREADS, 1)
       const int32_t rbase = row0 + row_off + warp * 16 + (lane >> 2);
       const int nl = n0 + 2 * (lane & 3);
       with_fragment_finish<T>(p, expert, [&](const auto& f) {
+        using F = std::decay_t<decltype(f)>;
+        if constexpr (stages_kind(STAGED, F::kStaged)) {
+          staged_epilogue<T, WN>(f, acc, staged_tiles + (uint32_t)(((tid >> 5) - 4) * kStagedTileBytes), lane, n0, p.n,
+                                 row0 + row_off + warp * 16, row_end);
+        } else {
 #pragma unroll
-        for (int half = 0; half < 2; ++half) {
-          const int32_t pos = rbase + 8 * half;
-          if (pos >= row_end) continue;
-          const auto row = f.row_of(pos);
+          for (int half = 0; half < 2; ++half) {
+            const int32_t pos = rbase + 8 * half;
+            if (pos >= row_end) continue;
+            const auto row = f.row_of(pos);
 #pragma unroll
-          for (int j = 0; j < WN / 8; ++j)
-            if (nl + 8 * j < p.n) f.pair(row, nl + 8 * j, acc[4 * j + 2 * half], acc[4 * j + 2 * half + 1]);
+            for (int j = 0; j < WN / 8; ++j)
+              if (nl + 8 * j < p.n) f.pair(row, nl + 8 * j, acc[4 * j + 2 * half], acc[4 * j + 2 * half + 1]);
+          }
         }
       });
     }
@@ -445,11 +479,11 @@ bool make_b_map(const GemmParams& p, int bn, bool f16, CUtensorMap* map) {
                 CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
 }
 
-template <class T, int BM, int BN, bool TMA_B>
+template <class T, int BM, int BN, bool TMA_B, int STAGED>
 void launch_wgmma_kernel(const GemmParams& p, const CUtensorMap& b_map, int64_t max_tiles, cudaStream_t stream) {
   constexpr size_t smem = wg_smem_bytes<BM, BN>();
   // A function attribute, not stream work: allowed during graph capture; once per variant.
-  static const cudaError_t attr = cudaFuncSetAttribute(grouped_wgmma_kernel<T, BM, BN, TMA_B>,
+  static const cudaError_t attr = cudaFuncSetAttribute(grouped_wgmma_kernel<T, BM, BN, TMA_B, STAGED>,
                                                        cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
   cuda_check(attr, "cudaFuncSetAttribute(grouped_mma_sm90)");
   // Row tiles per rasterization group: 8. With the items from the counter,
@@ -474,9 +508,40 @@ void launch_wgmma_kernel(const GemmParams& p, const CUtensorMap& b_map, int64_t 
   const int64_t items = max_tiles * (int64_t)ceil_div(p.n, BN);
   if (items > 0x7fffffff) throw std::runtime_error("grouped_mma_sm90: too many tiles");
   const int64_t blocks = std::min<int64_t>(items, device_sm_count());
-  launch_pdl(true, grouped_wgmma_kernel<T, BM, BN, TMA_B>, dim3(static_cast<unsigned>(blocks)),
+  launch_pdl(true, grouped_wgmma_kernel<T, BM, BN, TMA_B, STAGED>, dim3(static_cast<unsigned>(blocks)),
              dim3(WG_THREADS), smem, stream, "grouped_mma_sm90", p, b_map, group_rows, hints,
              dynamic);
+}
+
+// The kinds option cuda.wgmma_epilogue: auto stages (bits as STAGED): both,
+// from 128 rows per group on average (the sort's slots over the groups, or
+// the rows of an ungrouped call). H200, same call, twice, graph µs (eager
+// at qwen3 16384), direct -> staged: qwen3 4096 / 16384 tokens 768 / 2505
+// -> 738 / 2316, gpt-oss 4096 / 16384 2330 / 6970 -> 2263 / 6646, mixtral
+// 1024 1517 -> 1456; at 64 rows per expert it cost 1-2% (qwen3 1024 387 ->
+// 395, mixtral 256 734 -> 746). Staging the plain stores alone bought
+// about half (docs/cuda-backend.md, "The staged epilogue").
+int wg_staged_auto(const GemmParams& p) {
+  const int64_t rows = p.expert_offsets ? (p.groups > 0 ? (int64_t)p.slots / p.groups : 0) : p.m;
+  return rows >= 128 ? 3 : 0;
+}
+
+template <class T, int BM, int BN, bool TMA_B>
+void launch_wgmma_epilogue(const GemmParams& p, const CUtensorMap& b_map, int64_t max_tiles, cudaStream_t stream) {
+  // Which kinds are staged (bits as STAGED): option cuda.wgmma_epilogue, or
+  // for experiments MOERT_CUDA_WG_STAGED (0-3), which overrides it.
+  static const int forced = env_int("MOERT_CUDA_WG_STAGED", -1);
+  const int staged = forced >= 0 ? forced & 3
+                     : p.wg_epilogue == WgEpilogue::kStaged ? 3
+                     : p.wg_epilogue == WgEpilogue::kDirect ? 0
+                                                            : wg_staged_auto(p);
+  const int kind = p.epi == Epilogue::kStore ? 1 : 2;
+  if (!(staged & kind) || !staged_epilogue_fits(p))
+    launch_wgmma_kernel<T, BM, BN, TMA_B, 0>(p, b_map, max_tiles, stream);
+  else if (kind == 1)
+    launch_wgmma_kernel<T, BM, BN, TMA_B, 1>(p, b_map, max_tiles, stream);
+  else
+    launch_wgmma_kernel<T, BM, BN, TMA_B, 2>(p, b_map, max_tiles, stream);
 }
 
 // MOERT_CUDA_WG_TMA=0: weights by cp.async too.
@@ -485,9 +550,9 @@ void launch_wgmma_variant(const GemmParams& p, int64_t max_tiles, cudaStream_t s
   static const bool tma = env_int("MOERT_CUDA_WG_TMA", 1) != 0;
   CUtensorMap b_map{};
   if (tma && make_b_map(p, BN, std::is_same<T, __half>::value, &b_map))
-    launch_wgmma_kernel<T, BM, BN, true>(p, b_map, max_tiles, stream);
+    launch_wgmma_epilogue<T, BM, BN, true>(p, b_map, max_tiles, stream);
   else
-    launch_wgmma_kernel<T, BM, BN, false>(p, b_map, max_tiles, stream);
+    launch_wgmma_epilogue<T, BM, BN, false>(p, b_map, max_tiles, stream);
 }
 
 }  // namespace

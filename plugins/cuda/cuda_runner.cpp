@@ -243,6 +243,10 @@ CudaRunner::CudaRunner(const moert_layer_desc& layer, int32_t device_id) : devic
     } else if (key == "cuda.wgmma_l2_hints") {
       invalid_if(val != "off" && val != "on", "option cuda.wgmma_l2_hints: expected off or on, got '" + val + "'");
       wgmma_l2_hints_ = val == "on";
+    } else if (key == "cuda.wgmma_epilogue") {
+      invalid_if(val != "auto" && val != "staged" && val != "direct",
+                 "option cuda.wgmma_epilogue: expected auto, staged or direct, got '" + val + "'");
+      wgmma_epilogue_ = val == "staged" ? WgEpilogue::kStaged : val == "direct" ? WgEpilogue::kDirect : WgEpilogue::kAuto;
     } else if (key == "cuda.fused_gemv") {
       invalid_if(val != "auto" && val != "off" && val != "on",
                  "option cuda.fused_gemv: expected auto, off or on, got '" + val + "'");
@@ -266,7 +270,7 @@ CudaRunner::CudaRunner(const moert_layer_desc& layer, int32_t device_id) : devic
            "unknown option '" + key +
                "' (the cuda runner accepts cuda.decode_rows_per_expert, cuda.gemv_kernel, cuda.gemv_pairs_per_warp, "
                "cuda.gemv_rows_groups, cuda.gemv_rows_per_pass, cuda.fused_decode, cuda.l2_prefetch, cuda.fused_gemv, "
-               "cuda.mma_tile_rows, cuda.mma_bk, cuda.wgmma_l2_hints)");
+               "cuda.mma_tile_rows, cuda.mma_bk, cuda.wgmma_l2_hints, cuda.wgmma_epilogue)");
     }
   }
   d_.options = nullptr;
@@ -533,6 +537,7 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
 
   GemmParams g1{};
   g1.l2_hints = wgmma_l2_hints_;
+  g1.wg_epilogue = wgmma_epilogue_;
   g1.a = x_in;
   g1.lda = H;
   g1.a_index = sb.sorted_slot;
@@ -746,6 +751,7 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   for (int64_t t0 = 0; t0 < tokens; t0 += chunk) {
     const int64_t tc = std::min(chunk, tokens - t0);
     GemmParams s1{};
+    s1.wg_epilogue = wgmma_epilogue_;
     s1.a = x + t0 * H;
     s1.lda = H;
     s1.a_index_div = 1;

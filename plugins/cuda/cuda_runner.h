@@ -74,6 +74,7 @@ class CudaRunner {
   FusedGemv fused_gemv_ = FusedGemv::kAuto;  // option cuda.fused_gemv (auto | on | off)
   bool l2_prefetch_ = true;    // option cuda.l2_prefetch (auto | off)
   bool wgmma_l2_hints_ = false;  // option cuda.wgmma_l2_hints (off | on)
+  WgEpilogue wgmma_epilogue_ = WgEpilogue::kAuto;  // option cuda.wgmma_epilogue (auto | staged | direct)
   GemvTuning gemv_;            // options cuda.gemv_kernel, cuda.gemv_pairs_per_warp
   std::unique_ptr<FusedTrace> trace_;  // diagnostics: MOERT_CUDA_FUSED_TRACE (fused_trace.h)
   DeviceBuffer w13_, w2_, s13_, s2_, mx13_, mx2_, b13_, b2_, corr_bias_, expert_map_;

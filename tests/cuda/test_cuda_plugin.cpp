@@ -101,7 +101,7 @@ TEST(CudaPlugin, BadDecodeKernelOptionNamesTheKey) {
   for (const moert_kv kv : {moert_kv{"cuda.gemv_kernel", "fast"}, moert_kv{"cuda.gemv_pairs_per_warp", "65"},
                             moert_kv{"cuda.fused_decode", "on"}, moert_kv{"cuda.gemv_rows_groups", "0"},
                             moert_kv{"cuda.gemv_rows_per_pass", "4"}, moert_kv{"cuda.wgmma_l2_hints", "auto"},
-                            moert_kv{"cuda.fused_gemv", "yes"}}) {
+                            moert_kv{"cuda.fused_gemv", "yes"}, moert_kv{"cuda.wgmma_epilogue", "smem"}}) {
     const std::string msg = refused_option_message(kv);
     EXPECT_NE(msg.find(kv.key), std::string::npos) << msg;
     EXPECT_NE(msg.find(std::string("'") + kv.value + "'"), std::string::npos) << msg;
@@ -467,6 +467,61 @@ TEST(CudaPlugin, FusedDecodeMatchesUnfusedBitForBit) {
         EXPECT_LT(rel_err(ref, got), bound_for(c0)) << name << " seed " << seed << " fused_decode " << mode;
       }
     }
+  }
+}
+
+// The wgmma kernel's epilogue through shared memory (staged_epilogue.cuh)
+// against the fragments' direct stores (option cuda.wgmma_epilogue): bit for
+// bit, and both against the float64 reference. Gated silu and gpt-oss'
+// swiglu with biases (GEMM1) and the plain store through c_index with a
+// partial last column tile (GEMM2, N = 576 against 256-wide tiles), an
+// expert map, 64-row tiles, f16 and half-empty 128-row tiles.
+// Off sm_90 both modes run the mma.sync kernel, and only the reference
+// comparison tests anything.
+TEST(CudaPlugin, WgmmaStagedEpilogueMatchesDirectBitForBit) {
+  REQUIRE_GPU();
+  Case wg;
+  wg.H = 576; wg.I = 384; wg.max_tokens = 2048;
+  wg.layout = MOERT_GATE_UP_INTERLEAVED; wg.bias = true;
+  Case oai = wg;
+  oai.act = MOERT_ACT_SWIGLUOAI;
+  Case ep;
+  ep.H = 512; ep.I = 320; ep.max_tokens = 2048;
+  ep.num_local = 4;
+  ep.expert_map = {0, -1, 1, -1, 2, -1, 3, -1};
+  Case t64;
+  t64.H = 320; t64.I = 320; t64.max_tokens = 300;
+  t64.layout = MOERT_GATE_UP_INTERLEAVED; t64.bias = true;
+  t64.options = {{"cuda.mma_tile_rows", "64"}};
+  Case t64_f16 = t64;
+  t64_f16.bf16 = false; t64_f16.bias = false; t64_f16.layout = MOERT_GATE_UP_CONCAT;
+  Case sparse;  // ~75 rows per 128-row tile
+  sparse.I = 128; sparse.max_tokens = 300;
+  sparse.options = {{"cuda.mma_tile_rows", "128"}};
+  const std::vector<std::tuple<const char*, Case, int64_t>> cases = {
+      {"gated_bias", wg, 2048}, {"swigluoai_bias", oai, 2048}, {"expert_map", ep, 2048},
+      {"tile64_gated_bias", t64, 300}, {"tile64_f16", t64_f16, 300}, {"tile128_sparse", sparse, 300}};
+  for (const auto& [name, c0, T] : cases) {
+    const HostWeights w = make_weights(c0, 800);
+    const auto x = random_act(c0, T * c0.H, 801);
+    const auto lg = random_logits(T * c0.E, 802);
+    const auto ref = reference(c0, w, x, lg, T, nullptr, nullptr);
+    auto run = [&](const char* mode) {
+      Case c = c0;
+      c.options.push_back({"cuda.wgmma_epilogue", mode});
+      Harness h(c, w);
+      h.set_inputs(x, lg, T);
+      h.forward();
+      return h.output();
+    };
+    const auto direct = run("direct");
+    const auto staged = run("staged");
+    EXPECT_LT(rel_err(ref, direct), bound_for(c0)) << name << " direct";
+    EXPECT_LT(rel_err(ref, staged), bound_for(c0)) << name << " staged";
+    ASSERT_EQ(staged.size(), direct.size());
+    int64_t diff = 0;
+    for (size_t i = 0; i < staged.size(); ++i) diff += std::memcmp(&staged[i], &direct[i], sizeof(float)) != 0;
+    EXPECT_EQ(diff, 0) << name << ": elements where the staged epilogue differs from the direct one";
   }
 }
 
