@@ -26,10 +26,10 @@ namespace moert_cuda {
 
 constexpr int kStagedTileBytes = 16 * 128;  // one consumer warp's tile
 
-// Whether the staged epilogue can write p's output: a finisher with kStaged
-// (the same test as with_fragment_finish, less its activation choice), and
-// 16-byte aligned output chunks (8 output columns each, none partial).
-__host__ __device__ inline bool staged_epilogue_fits(const GemmParams& p) {
+// Host side: whether the staged epilogue can write p's output: with_fragment_finish
+// picks a finisher with kStaged for it (the same conditions), and its output
+// chunks are 16-byte aligned (8 output columns each, none partial).
+inline bool staged_epilogue_fits(const GemmParams& p) {
   if (p.a_scale || p.ldc % 8 != 0 || (reinterpret_cast<uintptr_t>(p.c) & 15) != 0) return false;
   if (p.epi == Epilogue::kActPairs) return (p.act == kSiluAndMul || p.act == kSwigluOai) && p.n % 16 == 0;
   return p.epi == Epilogue::kStore && p.n % 8 == 0;
@@ -47,14 +47,14 @@ __device__ __forceinline__ void staged_epilogue(const F& f, const float (&acc)[W
   constexpr int kChunks = WN / (8 * kJPerChunk);
   const int q = lane & 3, wr = lane >> 2;        // fragment: rows wr, wr + 8
   const int rr = lane >> 3, rc = lane & 7;       // copy-out: rows rr + 4i, 16-byte chunk rc
-  // Row pos0 + lane's destination (lanes 0-15; -1: past the expert's rows),
-  // loaded first so its latency overlaps the fragment writes, and shuffled
-  // to the copy-out lanes (one register, not four: the accumulators leave
-  // the 128 x 256 kernel none to spare).
   // Whole warps or fragment halves past the expert's rows do nothing (the
   // direct stores skip them too; a tile's last rows are often empty).
   if (pos0 >= row_end) return;
   const bool upper = pos0 + 8 < row_end;  // rows 8-15 hold some of its rows
+  // Row pos0 + lane's destination (lanes 0-15; -1: past the expert's rows),
+  // loaded first so its latency overlaps the fragment writes, and shuffled
+  // to the copy-out lanes (one register, not four: the accumulators leave
+  // the 128 x 256 kernel none to spare).
   int32_t dest = -1;
   if (lane < 16 && pos0 + lane < row_end) {
     if constexpr (F::kIndexed) dest = f.c_index[pos0 + lane];

@@ -2,11 +2,10 @@
 # Device call (repo root, this build packed by scripts/gpu/pack_final.sh into
 # .carry/final): the wgmma GEMM's epilogue through shared memory
 # (staged_epilogue.cuh; MOERT_CUDA_WG_STAGED bits: 1 the plain stores, 2 the
-# gated ones) against the fragments' direct stores (=0), at the points the
-# wgmma kernel runs, against .carry/variants/$BASE.so.xz (default nosetmax:
-# a build without setmaxnreg) with direct stores, and staged in
-# .carry/variants/nosetmax2.so.xz (this build, compiled with
-# -DMOERT_WG_SETMAXNREG=0).
+# gated ones), at the points the wgmma kernel runs, staged in this build and
+# in .carry/variants/nosetmax2.so.xz (this build compiled with
+# -DMOERT_WG_SETMAXNREG=0), against the direct stores (=0) of
+# .carry/variants/$BASE.so.xz (default nosetmax: main's kernels).
 #   1. the wgmma, graph, tile and expert-map tests on this build;
 #   2. graph µs of each, alternating, $ROUNDS times (default 2);
 #   3. with NCU_TOO set, Nsight Compute durations of qwen3 4096's two GEMMs
