@@ -42,7 +42,7 @@ int cmd_bench(int argc, char** argv) {
   Args args = parse_args("bench", argc, argv, 2,
                          {{"plugin-dir", true}, {"runner", true}, {"layer", true}, {"tokens", true},
                           {"reps", true}, {"warmup", true}, {"json", true}, {"routing", true},
-                          {"skew", true}, {"no-graphs", false}, {"graph-first", false}, {"seed", true}, {"device", true}},
+                          {"skew", true}, {"no-graphs", false}, {"graph-first", false}, {"pause-ms", true}, {"seed", true}, {"device", true}},
                          1, 1);
   const Config config = load_config(args.positional[0]);
   const std::vector<const ConfigLayer*> layers = selected_layers(args, config);
@@ -52,6 +52,7 @@ int cmd_bench(int argc, char** argv) {
   opt.warmup = static_cast<int>(args.integer("warmup", opt.warmup, 0, 1000000));
   opt.graphs = !args.has("no-graphs");
   opt.graph_first = args.has("graph-first");
+  opt.pause_ms = static_cast<int>(args.integer("pause-ms", opt.pause_ms, 0, 60000));
   opt.seed = static_cast<uint64_t>(args.integer("seed", static_cast<int64_t>(config.run.seed), 0, INT64_MAX));
   opt.routing = args.value("routing", opt.routing);
   if (opt.routing != "uniform" && opt.routing != "skewed")
@@ -89,7 +90,8 @@ int cmd_bench(int argc, char** argv) {
     add_unique(runners, runner->name());
   }
   std::cout << "device: " << devices << "\nrunner: " << runners << "\norder: "
-            << (opt.graph_first ? "graph replays, then eager forwards" : "eager forwards, then graph replays") << "\n"
+            << (opt.graph_first ? "graph replays, then eager forwards" : "eager forwards, then graph replays")
+            << (opt.pause_ms > 0 ? ", idle " + std::to_string(opt.pause_ms) + " ms before each" : std::string()) << "\n"
             << bench_table(rows);
   if (args.has("json")) {
     const std::string path = args.value("json");

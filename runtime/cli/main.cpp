@@ -24,6 +24,7 @@ const char* kUsage =
     "      prints the runner, an output checksum and the time\n"
     "  bench CONFIG [--tokens 1,16,...] [--reps N] [--warmup N] [--json FILE] [--runner LIST]\n"
     "               [--layer NAME] [--routing uniform|skewed] [--skew S] [--no-graphs] [--device ID]\n"
+    "               [--graph-first] [--pause-ms MS]\n"
     "      time the forward over a sweep of token counts; prints a table, writes JSON\n"
     "\n"
     "LIST is a comma-separated runner fallback list, e.g. cuda,cpu,default.\n"

@@ -2,6 +2,7 @@
 // units and the bytes/flops model. No timing thresholds.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 
 #include "builtin_runner_util.h"
@@ -146,6 +147,30 @@ TEST(Bench, GraphFirstOrderIsRecordedAndStillTimesTheEagerForwards) {
   EXPECT_FALSE(graph_first[0].graph_note.empty());
   const json::Value v = json::parse(bench_json(graph_first, describe_device(*runner), runner->name()));
   EXPECT_EQ(v.find("rows")->items()[0].find("order")->as_string(), "graph-first");
+}
+
+TEST(Bench, PauseIdlesBeforeEachPhaseAndIsRecorded) {
+  const LayerSpec l = tiny();
+  auto runner = runner_with_weights(l);
+  BenchOptions o = sweep({2, 4}, 1, 0);
+  o.pause_ms = 40;
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto rows = run_bench(*runner, l, o);
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_EQ(rows.size(), 2u);
+  // One timed phase a point (the CPU plugin has no graph calls): two pauses.
+  EXPECT_GE(ms, 80.0);
+  EXPECT_EQ(rows[0].pause_ms, 40);
+  EXPECT_TRUE(std::isfinite(rows[1].eager_us_median));
+  const json::Value v = json::parse(bench_json(rows, describe_device(*runner), runner->name()));
+  EXPECT_EQ(v.find("rows")->items()[1].find("pause_ms")->as_double(), 40.0);
+  o.pause_ms = -1;
+  try {
+    run_bench(*runner, l, o);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("pause_ms must be in [0, 60000], got -1"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Bench, SkewedRoutingCountsTheTouchedExperts) {

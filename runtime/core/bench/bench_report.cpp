@@ -39,6 +39,7 @@ std::string bench_json(const std::vector<BenchRow>& rows, const std::string& dev
     o.set("timer", Value::string(r.timer));
     o.set("routing", Value::string(r.routing));
     if (!r.order.empty()) o.set("order", Value::string(r.order));
+    o.set("pause_ms", Value::integer(r.pause_ms));
     o.set("experts_touched", Value::number(r.experts_touched));
     o.set("weight_bytes_touched", Value::number(r.weight_bytes_touched));
     o.set("activation_bytes", Value::number(r.activation_bytes));

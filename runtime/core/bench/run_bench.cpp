@@ -6,12 +6,14 @@
 // forward + synchronize) and the median is kept. When the plugin can capture
 // graphs, one forward is captured and `reps` replays are timed the same way
 // (after the eager forwards, or before them with BenchOptions::graph_first).
+// With BenchOptions::pause_ms the GPU idles that long before each phase.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <limits>
 #include <memory>
+#include <thread>
 
 #include "bench/device_buffer.h"
 #include "moert/bench.h"
@@ -124,6 +126,8 @@ std::vector<BenchRow> run_bench(Runner& runner, const LayerSpec& layer, const Be
   if (api == nullptr) throw Error("bench: runner '" + runner.name() + "' has no device API");
   if (options.reps < 1) throw Error("bench: reps must be >= 1, got " + std::to_string(options.reps));
   if (options.warmup < 0) throw Error("bench: warmup must be >= 0, got " + std::to_string(options.warmup));
+  if (options.pause_ms < 0 || options.pause_ms > 60000)
+    throw Error("bench: pause_ms must be in [0, 60000], got " + std::to_string(options.pause_ms));
   const int64_t max_tokens = runner.max_num_tokens();
   for (int64_t t : options.tokens) {
     if (t < 0) throw Error("bench: token counts must be >= 0, got " + std::to_string(t));
@@ -173,13 +177,20 @@ std::vector<BenchRow> run_bench(Runner& runner, const LayerSpec& layer, const Be
     auto forward = [&] { runner.forward(args); };
 
     // Each phase warms up on its own, so the order changes only when each is timed.
+    auto pause = [&] {
+      if (options.pause_ms <= 0) return;
+      runner.synchronize();
+      std::this_thread::sleep_for(std::chrono::milliseconds(options.pause_ms));
+    };
     auto time_eager = [&] {
+      pause();
       for (int w = 0; w < options.warmup; ++w) forward();
       runner.synchronize();
       row.eager_us_median = median(time_reps(runner, api, ev_start.get(), ev_end.get(), options.reps, forward));
     };
     auto time_graphs = [&] {
       row.graph_us_median = std::numeric_limits<double>::quiet_NaN();
+      if (options.graphs && graphs_possible) pause();
       if (!options.graphs) {
         row.graph_note = "graphs not requested";
       } else if (!graphs_possible) {
@@ -190,6 +201,7 @@ std::vector<BenchRow> run_bench(Runner& runner, const LayerSpec& layer, const Be
       }
     };
     row.order = options.graph_first ? "graph-first" : "eager-first";
+    row.pause_ms = options.pause_ms;
     if (options.graph_first) {
       // The runner's first forwards (lazy set-up) stay outside the capture, as in the default order.
       for (int w = 0; w < options.warmup; ++w) forward();

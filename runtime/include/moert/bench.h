@@ -25,6 +25,12 @@ struct BenchOptions {
   // during a point, the phase timed second runs at lower clocks; swapping the
   // order shows how much of an eager/graph difference that is (docs/bench.md).
   bool graph_first = false;
+  // Host-side idle time, milliseconds, before each timed phase (eager and
+  // graph) of each point, after synchronizing the stream. The GPU's power
+  // limiter averages over recent activity; an idle gap lets each phase start
+  // from the state the bandwidth and GEMM floors are measured in, instead of
+  // inheriting the previous phase's heat (docs/bench.md, "Pause").
+  int pause_ms = 0;
   uint64_t seed = 0;   // hidden states and router logits
   // Router logits: "uniform" (every expert equally likely) or "skewed"
   // (expert popularity log-normal with sigma = skew; see routing_sim.h).
@@ -42,6 +48,7 @@ struct BenchRow {
   std::string timer;              // "device_events" or "host_clock"
   std::string graph_note;         // why graph_us_median is NaN ("" when it was measured)
   std::string order;              // "eager-first" or "graph-first" (BenchOptions::graph_first)
+  int pause_ms = 0;               // BenchOptions::pause_ms this row was timed with
   std::string routing;            // "uniform" or "skewed"
   double experts_touched = 0;     // distinct local experts the routing reads
   double weight_bytes_touched = 0;// experts_touched x bytes per expert (incl. scales, biases)
