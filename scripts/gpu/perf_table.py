@@ -15,7 +15,11 @@ def main():
     moert = {(r["shape"], r["tokens"]): r for r in json.load(open(sys.argv[1]))["rows"]}
     peer = json.load(open(sys.argv[2]))
     bw, fl = peer["bw"], peer["bf16_flops"]
-    print(f"copy bandwidth {bw / 1e12:.2f} TB/s, bf16 GEMM {fl / 1e12:.0f} TFLOP/s (peer_moe.py, same call)\n")
+    print(f"copy bandwidth {bw / 1e12:.2f} TB/s, bf16 GEMM {fl / 1e12:.0f} TFLOP/s (peer_moe.py, same call)")
+    # How moert bench timed the rows (docs/bench.md, "Order" and "Pause"); JSON
+    # written before --pause-ms existed has no pause_ms: no pause.
+    timing = sorted({(r.get("order", "eager-first"), r.get("pause_ms", 0)) for r in moert.values()})
+    print("moert bench: " + "; ".join(f"{o}, {p} ms idle before each phase" for o, p in timing) + "\n")
     print("| shape | tokens | moert graph µs | moert eager µs | torch._grouped_mm graph µs | floor µs "
           "| share of floor | speed-up |")
     print("|---|---|---|---|---|---|---|---|")
