@@ -2,7 +2,7 @@
 # Runs on the device machine (build packed by scripts/gpu/pack_final.sh into
 # .carry/final): does an idle gap before each timed phase (moert bench
 # --pause-ms) change the times? Full sweeps of configs/models/peer-shapes.yaml,
-# the pauses of PAUSES (default "0 300 1000") in turn, ROUNDS (default 2)
+# the pauses of PAUSES (default "0 500", as in docs/bench.md) in turn, ROUNDS (default 2)
 # times, then bench/peer_moe.py for the floors of the same call; nvidia-smi's
 # SM clock, power and throttle reasons every 50 ms into $OUT/pause_smi.csv.
 # Writes $OUT/pause_ab.txt (the sweeps' point lines), peer.json and .log, pause_smi.csv.xz.
@@ -15,7 +15,7 @@ nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw,clocks_event_reasons.activ
   > $OUT/pause_smi.csv 2>&1 &
 SMI=$!
 for r in $(seq 1 ${ROUNDS:-2}); do
-  for p in ${PAUSES:-0 300 1000}; do
+  for p in ${PAUSES:-0 500}; do
     timeout 150 $C/bin/moert bench configs/models/peer-shapes.yaml --runner cuda --tokens 1,16,64,256,1024,4096,16384 \
       --reps 30 --pause-ms $p 2>&1 | grep "T=" | sed "s/^/pause $p round $r /" >> $OUT/pause_ab.txt
     echo "pause $p round $r done at $(( $(date +%s) - T0 )) s"

@@ -1,5 +1,6 @@
 // The bench library on a tiny layer and the built-in CPU runner: structure,
-// units and the bytes/flops model. No timing thresholds.
+// units and the bytes/flops model. No timing thresholds (one lower bound: a
+// pause lasts at least as long as asked).
 #include <gtest/gtest.h>
 
 #include <chrono>
