@@ -190,12 +190,12 @@ std::vector<BenchRow> run_bench(Runner& runner, const LayerSpec& layer, const Be
     };
     auto time_graphs = [&] {
       row.graph_us_median = std::numeric_limits<double>::quiet_NaN();
-      if (options.graphs && graphs_possible) pause();
       if (!options.graphs) {
         row.graph_note = "graphs not requested";
       } else if (!graphs_possible) {
         row.graph_note = "plugin '" + std::string(api->name ? api->name : "?") + "' has no graph calls";
       } else {
+        pause();
         row.graph_us_median =
             time_graph(runner, api, ev_start.get(), ev_end.get(), options, forward, &row.graph_note);
       }
