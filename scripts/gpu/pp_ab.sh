@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Device call (repo root, this build packed by scripts/gpu/pack_final.sh into
+# .carry/final): the wgmma GEMM's ping-pong consumers (MOERT_CUDA_WG_PP=1,
+# 128 x 128 items, one consumer warpgroup each) against the cooperative
+# 128 x 256 kernel (=0), one plugin. The knob exists only with
+# bench/results/h200-2026-12-03b/wgmma_pingpong.patch applied (not on main).
+#   1. the wgmma, graph, tile and expert-map tests with the ping-pong kernel;
+#   2. graph µs of both, alternating, $ROUNDS times (default 2);
+#   3. Nsight Compute durations of qwen3 4096's two GEMMs with each;
+#   4. with PROFILE set, scripts/gpu/wgmma_profile.sh qwen3:4096 with each.
+# Log: $OUT/pp_ab.txt (also printed).
+set -u
+C=.carry/final
+L=$OUT/pp_ab.txt
+R=10
+. scripts/gpu/ab_common.sh
+echo "GPU: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1)  $(date -u)" > $L
+MOERT_CUDA_WG_PP=1 MOERT_CUDA_PLUGIN=$NEW timeout 150 $C/bin/moert_cuda_tests \
+  --gtest_filter='*Wgmma*:*wgmma*:*Graph*:*tile128*:*expert_map*:*bf16_softmax*:*Mixtral*:*gptoss*' > $OUT/pp_tests.log 2>&1
+echo "pp tests: exit $? $(grep -E 'tests ran|PASSED|FAILED  ' $OUT/pp_tests.log | tr '\n' ' ') $(ab_at)" >> $L
+grep -E "^\[  FAILED|Failure" -A3 $OUT/pp_tests.log | head -20 >> $L
+variant() { ab_knob_points "$1" $L "${POINTS:-qwen3:1024,4096,16384 mixtral:1024,4096 gptoss:4096,16384}" "${@:2}"; }
+for i in $(seq ${ROUNDS:-2}); do
+  variant coop MOERT_CUDA_WG_PP=0
+  variant pp MOERT_CUDA_WG_PP=1
+done
+NCU=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+for pp in 0 1; do
+  echo "== qwen3 4096, MOERT_CUDA_WG_PP=$pp: GEMM1, GEMM2 $(ab_at)" >> $L
+  MOERT_CUDA_WG_PP=$pp MOERT_CUDA_PLUGIN=$NEW timeout 90 "$NCU" --clock-control none --cache-control none \
+    --kernel-name regex:grouped_wgmma_kernel --launch-count 2 --csv \
+    --metrics gpu__time_duration.sum,lts__t_bytes.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed,sm__pipe_tensor_op_gmma_cycles_active.avg.pct_of_peak_sustained_elapsed \
+    $C/bin/moert-bench-cuda --reps 1 --tokens 4096 --shapes qwen3 --no-mxfp4 2>/dev/null |
+    grep -E '^"[0-9]' | awk -F'","' '{print $(NF-2) " " $NF}' | sed 's/"//g' >> $L
+done
+if [ -n "${PROFILE:-}" ]; then
+  for pp in 0 1; do
+    echo "== profile MOERT_CUDA_WG_PP=$pp $(ab_at)" >> $L
+    MOERT_CUDA_WG_PP=$pp OUT=$OUT/pp$pp bash scripts/gpu/wgmma_profile.sh qwen3:4096 >> $L 2>&1
+  done
+fi
+cat $L
