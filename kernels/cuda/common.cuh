@@ -69,7 +69,9 @@ inline unsigned ceil_div(long long a, long long b) { return static_cast<unsigned
 // then pdl_trigger() (lets the next kernel's blocks be scheduled while this
 // one still runs; they block in their own pdl_wait()). So stream order is
 // kept, and only the launch latency between kernels is hidden. No memory
-// access may come before pdl_wait().
+// access may come before pdl_wait(), with one exception: the rows GEMV's L2
+// prefetch of its weights (grouped_gemv.cu, gemv_rows_pre_wait_l2), which
+// reads only what was final before the previous kernel started.
 __device__ __forceinline__ void pdl_wait() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.wait;" ::: "memory");

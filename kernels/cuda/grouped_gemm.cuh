@@ -72,6 +72,12 @@ struct GemmParams {
   const void* prefetch;
   int64_t prefetch_expert_bytes, prefetch_period, prefetch_bytes;
 
+  // Rows GEMV, grouped calls whose group arrays were final before the
+  // previous kernel in the stream started (GEMV2, after GEMV1): each block
+  // brings up to this many bytes of its first weight rows into L2 before its
+  // PDL wait, while the previous kernel's last blocks finish. 0: none.
+  int32_t pre_wait_l2_bytes;
+
   // wgmma kernel: L2 eviction hints on its loads (A evict_last, weights
   // evict_first; option cuda.wgmma_l2_hints, off by default).
   int32_t l2_hints;

@@ -270,9 +270,37 @@ __device__ __forceinline__ void gemv_rows_pass(const GemmParams& p, int expert, 
   __syncthreads();
 }
 
+// Before the rows kernel's PDL wait (GemmParams::pre_wait_l2_bytes): the
+// block's first weight rows into L2. Why this may run before the wait: PDL
+// schedules this grid only once every block of the previous kernel has passed
+// its own wait, so the kernel before that one (the sort that wrote the group
+// arrays read here) has completed and its writes are visible; the weights are
+// inputs. What it buys: the previous kernel's last wave leaves SMs and DRAM
+// idle, and this grid's first blocks sit in their wait there anyway.
+template <class T, WeightFormat WF>
+__device__ __forceinline__ void gemv_rows_pre_wait_l2(const GemmParams& p, int groups, int pairs_per_block) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  if (threadIdx.x != 0 || p.pre_wait_l2_bytes <= 0) return;
+  int expert;
+  int32_t rb, re;
+  if (!gemv_group_of(p, expert, rb, re)) return;
+  using GC = GemvChunk<T, WF>;
+  const int64_t w_row_bytes = (int64_t)p.k * GC::kRowBytesNum / GC::kRowBytesDen;
+  const int64_t n0 = (int64_t)blockIdx.x * groups * pairs_per_block * 2;  // the block's first row
+  const int64_t bytes = min((int64_t)p.pre_wait_l2_bytes, (p.n - n0) * w_row_bytes) & ~int64_t{15};
+  const uint8_t* src = static_cast<const uint8_t*>(p.b) + (int64_t)expert * p.b_expert_bytes + n0 * w_row_bytes;
+  if (bytes <= 0 || (reinterpret_cast<uintptr_t>(src) & 15)) return;
+  for (int64_t off = 0; off < bytes; off += 32 * 1024)
+    asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(src + off),
+                 "r"((uint32_t)(bytes - off < 32 * 1024 ? bytes - off : 32 * 1024))
+                 : "memory");
+#endif
+}
+
 template <class T, WeightFormat WF, int MR>
 __global__ void __launch_bounds__(GEMV_WARPS * 32, gemv_rows_min_blocks<WF, MR>())
     gemv_rows_kernel(const GemmParams p, const int wpp, const int groups, const int one_trip) {
+  gemv_rows_pre_wait_l2<T, WF>(p, groups, GEMV_WARPS / wpp);
   pdl_begin();
   int expert;
   int32_t rb, re;

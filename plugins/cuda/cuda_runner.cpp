@@ -576,6 +576,19 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   g2.a_scale = nullptr;  // the intermediate is not fp8-quantized (docs/semantics.md)
   g2.b = w2_.get();
   g2.prefetch = nullptr;
+  // Decode GEMV2 (rows kernel): each block's first 24 KB of weight rows into
+  // L2 before its PDL wait, while GEMV1's last blocks finish
+  // (GemmParams::pre_wait_l2_bytes). H200, same call, twice, graph µs, qwen3
+  // 16 tokens, 0 / 24 / 48 / 96 KB: 226.3, 226.9 / 224.5, 224.7 / 228.1,
+  // 228.2 / 240.0, 241.1 (bench/results/h200-2026-12-03b/early_ab.txt).
+  // The same before GEMM2 on the mma.sync kernel (48 / 96 KB a block)
+  // measured neutral to slower at 64-256 tokens and is not kept.
+  // MOERT_CUDA_GEMV2_EARLY_KB (KB a block, 0: off) for experiments.
+  static const int gemv2_early_kb = [] {
+    const char* e = std::getenv("MOERT_CUDA_GEMV2_EARLY_KB");
+    return e && *e ? std::max(0, std::atoi(e)) : 24;
+  }();
+  g2.pre_wait_l2_bytes = decode ? gemv2_early_kb * 1024 : 0;
   g2.b_expert_bytes = H * rb2;
   g2.w_scale = s2_.as<float>();
   g2.w_scale_kb = scale_kb2_;
@@ -720,6 +733,9 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   // GEMV2 and the combine in one kernel only after the routed GEMV1 (it zeroed the tickets).
   const bool combined = fused_combined || (!both_fused && routed && ct.tickets &&
                                             launch_gemv_bulk_combine<T>(g2, wf_, max_groups, ct, gemv2_ppw, st));
+  // The pre-wait prefetch reads the group arrays: final before GEMV1 starts,
+  // unless GEMV1 routed the token itself and wrote them.
+  if (routed) g2.pre_wait_l2_bytes = 0;
   if (!both_fused && !combined) run_grouped(g2, wf_);
 
   CombineParams cp{};
