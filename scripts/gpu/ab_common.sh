@@ -77,3 +77,15 @@ ab_headline_with() {
   FINAL_DEADLINE_S=${FINAL_DEADLINE_S:-380} bash scripts/gpu/final_call.sh
   echo "== A/B"; cat "$4"
 }
+
+#   ab_knob_tests LOG TESTLOG FILTER LIMIT_S ENV...
+#                             the CUDA tests FILTER names on $NEW under the environment ENV (knobs)
+#                             into TESTLOG; one summary line (ENV, exit status, counts) and the
+#                             failures appended to LOG
+ab_knob_tests() {
+  local log=$1 tlog=$2 filter=$3 limit=$4
+  shift 4
+  env "$@" MOERT_CUDA_PLUGIN=$NEW timeout "$limit" $C/bin/moert_cuda_tests --gtest_filter="$filter" > "$tlog" 2>&1
+  echo "tests ($*): exit $? $(grep -E 'tests ran|PASSED|FAILED  ' "$tlog" | tr '\n' ' ') $(ab_at)" >> "$log"
+  grep -E "^\[  FAILED|Failure" -A3 "$tlog" | head -20 >> "$log"
+}

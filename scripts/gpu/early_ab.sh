@@ -13,10 +13,8 @@ L=$OUT/early_ab.txt
 R=10
 . scripts/gpu/ab_common.sh
 echo "GPU: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1)  $(date -u)" > $L
-MOERT_CUDA_GEMV2_EARLY_KB=48 MOERT_CUDA_PLUGIN=$NEW timeout 200 $C/bin/moert_cuda_tests \
-  --gtest_filter='*CudaNumerics*:*Graph*:*rows*:*gemv*:*Decode*:*expert_map*' > $OUT/early_tests.log 2>&1
-echo "tests (48 KB): exit $? $(grep -E 'tests ran|PASSED|FAILED  ' $OUT/early_tests.log | tr '\n' ' ') $(ab_at)" >> $L
-grep -E "^\[  FAILED|Failure" -A3 $OUT/early_tests.log | head -20 >> $L
+ab_knob_tests $L $OUT/early_tests.log '*CudaNumerics*:*Graph*:*rows*:*gemv*:*Decode*:*expert_map*' 200 \
+  MOERT_CUDA_GEMV2_EARLY_KB=48
 for i in $(seq ${ROUNDS:-2}); do
   for kb in 0 24 48 96; do ab_knob_points v$kb $L "qwen3:16" MOERT_CUDA_GEMV2_EARLY_KB=$kb; done
 done

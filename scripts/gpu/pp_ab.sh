@@ -15,10 +15,8 @@ L=$OUT/pp_ab.txt
 R=10
 . scripts/gpu/ab_common.sh
 echo "GPU: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1)  $(date -u)" > $L
-MOERT_CUDA_WG_PP=1 MOERT_CUDA_PLUGIN=$NEW timeout 150 $C/bin/moert_cuda_tests \
-  --gtest_filter='*Wgmma*:*wgmma*:*Graph*:*tile128*:*expert_map*:*bf16_softmax*:*Mixtral*:*gptoss*' > $OUT/pp_tests.log 2>&1
-echo "pp tests: exit $? $(grep -E 'tests ran|PASSED|FAILED  ' $OUT/pp_tests.log | tr '\n' ' ') $(ab_at)" >> $L
-grep -E "^\[  FAILED|Failure" -A3 $OUT/pp_tests.log | head -20 >> $L
+ab_knob_tests $L $OUT/pp_tests.log '*Wgmma*:*wgmma*:*Graph*:*tile128*:*expert_map*:*bf16_softmax*:*Mixtral*:*gptoss*' 150 \
+  MOERT_CUDA_WG_PP=1
 variant() { ab_knob_points "$1" $L "${POINTS:-qwen3:1024,4096,16384 mixtral:1024,4096 gptoss:4096,16384}" "${@:2}"; }
 for i in $(seq ${ROUNDS:-2}); do
   variant coop MOERT_CUDA_WG_PP=0
