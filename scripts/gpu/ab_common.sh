@@ -89,3 +89,7 @@ ab_knob_tests() {
   echo "tests ($*): exit $? $(grep -E 'tests ran|PASSED|FAILED  ' "$tlog" | tr '\n' ' ') $(ab_at)" >> "$log"
   grep -E "^\[  FAILED|Failure" -A3 "$tlog" | head -20 >> "$log"
 }
+#   ab_begin_log LOG          LOG started with the GPU, its driver and the time
+ab_begin_log() {
+  echo "GPU: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1)  $(date -u)" > "$1"
+}

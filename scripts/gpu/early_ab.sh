@@ -12,7 +12,7 @@ C=.carry/final
 L=$OUT/early_ab.txt
 R=10
 . scripts/gpu/ab_common.sh
-echo "GPU: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1)  $(date -u)" > $L
+ab_begin_log $L
 ab_knob_tests $L $OUT/early_tests.log '*CudaNumerics*:*Graph*:*rows*:*gemv*:*Decode*:*expert_map*' 200 \
   MOERT_CUDA_GEMV2_EARLY_KB=48
 for i in $(seq ${ROUNDS:-2}); do

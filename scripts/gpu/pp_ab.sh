@@ -14,7 +14,7 @@ C=.carry/final
 L=$OUT/pp_ab.txt
 R=10
 . scripts/gpu/ab_common.sh
-echo "GPU: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1)  $(date -u)" > $L
+ab_begin_log $L
 ab_knob_tests $L $OUT/pp_tests.log '*Wgmma*:*wgmma*:*Graph*:*tile128*:*expert_map*:*bf16_softmax*:*Mixtral*:*gptoss*' 150 \
   MOERT_CUDA_WG_PP=1
 variant() { ab_knob_points "$1" $L "${POINTS:-qwen3:1024,4096,16384 mixtral:1024,4096 gptoss:4096,16384}" "${@:2}"; }
