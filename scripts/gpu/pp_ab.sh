@@ -7,7 +7,8 @@
 #   1. the wgmma, graph, tile and expert-map tests with the ping-pong kernel;
 #   2. graph µs of both, alternating, $ROUNDS times (default 2);
 #   3. Nsight Compute durations of qwen3 4096's two GEMMs with each;
-#   4. with PROFILE set, scripts/gpu/wgmma_profile.sh qwen3:4096 with each.
+#   4. with PROFILE set, scripts/gpu/kernel_profile.sh qwen3:4096 with each (this run used its predecessor,
+#      which lacked the occupancy section).
 # Log: $OUT/pp_ab.txt (also printed).
 set -u
 C=.carry/final
@@ -34,7 +35,7 @@ done
 if [ -n "${PROFILE:-}" ]; then
   for pp in 0 1; do
     echo "== profile MOERT_CUDA_WG_PP=$pp $(ab_at)" >> $L
-    MOERT_CUDA_WG_PP=$pp OUT=$OUT/pp$pp bash scripts/gpu/wgmma_profile.sh qwen3:4096 >> $L 2>&1
+    MOERT_CUDA_WG_PP=$pp OUT=$OUT/pp$pp bash scripts/gpu/kernel_profile.sh qwen3:4096 >> $L 2>&1
   done
 fi
 cat $L
