@@ -93,3 +93,17 @@ ab_knob_tests() {
 ab_begin_log() {
   echo "GPU: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1)  $(date -u)" > "$1"
 }
+#   ab_wgmma_metrics LOG SHAPE TOKENS METRICS ENV...
+#                             Nsight Compute's METRICS (comma-separated) of the wgmma kernel's two
+#                             launches of one forward (GEMM1, GEMM2) at SHAPE TOKENS on $NEW under the
+#                             environment ENV (knobs), clocks and caches left alone, as "metric value"
+#                             lines appended to LOG
+ab_wgmma_metrics() {
+  local log=$1 shape=$2 tokens=$3 metrics=$4 ncu
+  shift 4
+  ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+  env "$@" MOERT_CUDA_PLUGIN=$NEW timeout 90 "$ncu" --clock-control none --cache-control none \
+    --kernel-name regex:grouped_wgmma_kernel --launch-count 2 --csv --metrics "$metrics" \
+    $C/bin/moert-bench-cuda --reps 1 --tokens "$tokens" --shapes "$shape" --no-mxfp4 2>/dev/null |
+    grep -E '^"[0-9]' | awk -F'","' '{print $(NF-2) " " $NF}' | sed 's/"//g' >> "$log"
+}

@@ -23,14 +23,10 @@ for i in $(seq ${ROUNDS:-2}); do
   variant coop MOERT_CUDA_WG_PP=0
   variant pp MOERT_CUDA_WG_PP=1
 done
-NCU=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
 for pp in 0 1; do
   echo "== qwen3 4096, MOERT_CUDA_WG_PP=$pp: GEMM1, GEMM2 $(ab_at)" >> $L
-  MOERT_CUDA_WG_PP=$pp MOERT_CUDA_PLUGIN=$NEW timeout 90 "$NCU" --clock-control none --cache-control none \
-    --kernel-name regex:grouped_wgmma_kernel --launch-count 2 --csv \
-    --metrics gpu__time_duration.sum,lts__t_bytes.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed,sm__pipe_tensor_op_gmma_cycles_active.avg.pct_of_peak_sustained_elapsed \
-    $C/bin/moert-bench-cuda --reps 1 --tokens 4096 --shapes qwen3 --no-mxfp4 2>/dev/null |
-    grep -E '^"[0-9]' | awk -F'","' '{print $(NF-2) " " $NF}' | sed 's/"//g' >> $L
+  ab_wgmma_metrics $L qwen3 4096 gpu__time_duration.sum,lts__t_bytes.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed \
+    MOERT_CUDA_WG_PP=$pp
 done
 if [ -n "${PROFILE:-}" ]; then
   for pp in 0 1; do

@@ -24,13 +24,8 @@ for i in $(seq ${ROUNDS:-2}); do
   variant static_h2 MOERT_CUDA_WG_DYN=0 MOERT_CUDA_WG_HINTS=2
   variant dyn_g8 MOERT_CUDA_WG_DYN=1 MOERT_CUDA_WG_GROUP=8
 done
-NCU=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
 for d in 1 0; do
   echo "== gptoss 4096, MOERT_CUDA_WG_DYN=$d: GEMM1, GEMM2 (dram bytes read, L2 hit %, ns) $(ab_at)" >> $L
-  MOERT_CUDA_WG_DYN=$d MOERT_CUDA_PLUGIN=$NEW timeout 90 "$NCU" --clock-control none --cache-control none \
-    --kernel-name regex:grouped_wgmma_kernel --launch-count 2 --csv \
-    --metrics dram__bytes_read.sum,lts__t_sector_hit_rate.pct,gpu__time_duration.sum \
-    $C/bin/moert-bench-cuda --reps 1 --tokens 4096 --shapes gptoss --no-mxfp4 2>/dev/null |
-    grep -E '^"[0-9]' | awk -F'","' '{print $(NF-2) " " $NF}' | sed 's/"//g' >> $L
+  ab_wgmma_metrics $L gptoss 4096 dram__bytes_read.sum,lts__t_sector_hit_rate.pct,gpu__time_duration.sum MOERT_CUDA_WG_DYN=$d
 done
 cat $L

@@ -29,13 +29,9 @@ for i in $(seq ${ROUNDS:-2}); do
   NEW=/tmp/variants/nosetmax2.so variant both_nsm MOERT_CUDA_WG_STAGED=3
 done
 [ -n "${NCU_TOO:-}" ] || { cat $L; exit 0; }
-NCU=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
 for s in 3 0; do
   echo "== qwen3 4096, MOERT_CUDA_WG_STAGED=$s: GEMM1, GEMM2 ns $(ab_at)" >> $L
-  MOERT_CUDA_WG_STAGED=$s MOERT_CUDA_PLUGIN=$NEW timeout 90 "$NCU" --clock-control none --cache-control none \
-    --kernel-name regex:grouped_wgmma_kernel --launch-count 2 --csv \
-    --metrics gpu__time_duration.sum,lts__t_bytes.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed \
-    $C/bin/moert-bench-cuda --reps 1 --tokens 4096 --shapes qwen3 --no-mxfp4 2>/dev/null |
-    grep -E '^"[0-9]' | awk -F'","' '{print $(NF-2) " " $NF}' | sed 's/"//g' >> $L
+  ab_wgmma_metrics $L qwen3 4096 gpu__time_duration.sum,lts__t_bytes.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed \
+    MOERT_CUDA_WG_STAGED=$s
 done
 cat $L
