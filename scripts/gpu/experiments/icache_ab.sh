@@ -3,13 +3,13 @@
 # bulk-kernel instance for GEMV1 and GEMV2; one loop body for both phases of
 # the fused kernel) against the build before, same call. $C is the packed new
 # build, $OLD the plugin before. Writes $OUT/tests.txt, $OUT/ab.txt, $OUT/stalls.txt.
-#   OLD=.carry/base2/libmoert-cuda.so scripts/gpu/icache_ab.sh
+#   OLD=.carry/base2/libmoert-cuda.so scripts/gpu/experiments/icache_ab.sh
 set -u
-HERE=$(dirname "$0")
+HERE=$(dirname "$0")/..
 R=${R:-30}
 . "$HERE/ab_common.sh"
 OLD=${OLD:-.carry/base2/libmoert-cuda.so}
-echo "# H200 $(date -u +%H:%M) UTC, scripts/gpu/icache_ab.sh: old = the build before, new = shared GEMV code" > $OUT/ab.txt
+echo "# H200 $(date -u +%H:%M) UTC, scripts/gpu/experiments/icache_ab.sh: old = the build before, new = shared GEMV code" > $OUT/ab.txt
 ab_all_tests
 for i in 1 2; do
   for pl in old new; do

@@ -5,7 +5,7 @@
 # scripts/gpu/final_call.sh (the headline) with the rest of CALL_S (default
 # 560) seconds. final_call.sh fills $OUT's 8 files, so the A/B prints at the end.
 set -u
-HERE=$(dirname "$0")
+HERE=$(dirname "$0")/..
 C=.carry/final
 T00=$(date +%s)
 AB=/tmp/ab.txt

@@ -6,7 +6,7 @@
 # MB: below 75% coverage the prefetch is off). SKIP_TESTS=1 skips the tests.
 set -u
 R=${R:-30}
-. "$(dirname "$0")/ab_common.sh"
+. "$(dirname "$0")/../ab_common.sh"
 [ "${SKIP_TESTS:-0}" = 1 ] || MOERT_CUDA_PLUGIN=$NEW timeout 200 $C/bin/moert_cuda_tests 2>&1 |
   grep -E "numerics.*one_trip|FAILED|PASSED|Failure" | tail -12
 for round in 1 2; do

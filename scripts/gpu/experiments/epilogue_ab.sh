@@ -5,10 +5,10 @@
 # libmoert-cuda.so. Checks the wgmma and graph tests on the new plugin, then
 # times the large-batch points with each plugin, then the new one with
 # 128 x 256 tiles for K < 4096 (MOERT_CUDA_WG_BN=256) and with 128-row tiles.
-#   C=.carry/final OLD=.carry/next/lib/moert/plugins/libmoert-cuda.so scripts/gpu/epilogue_ab.sh [reps]
+#   C=.carry/final OLD=.carry/next/lib/moert/plugins/libmoert-cuda.so scripts/gpu/experiments/epilogue_ab.sh [reps]
 set -u
 R=${1:-10}
-. "$(dirname "$0")/ab_common.sh"
+. "$(dirname "$0")/../ab_common.sh"
 ab_tests '*wgmma*:*Graph*:*tile*'
 for round in 1 2; do
   ab_bench old $OLD mixtral,qwen3,gptoss 256,1024,4096,16384

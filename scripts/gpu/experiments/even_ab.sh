@@ -15,7 +15,7 @@ C=.carry/final
 L=$OUT/even_ab.txt
 T00=$(date +%s)
 at() { echo "  [$(( $(date +%s) - T00 )) s]"; }
-. "$(dirname "$0")/variants_common.sh"
+. "$(dirname "$0")/../variants_common.sh"
 unpack_variants base
 export LD_LIBRARY_PATH=$C/lib
 T=$C/bin/moert_cuda_tests

@@ -7,7 +7,7 @@
 # bench/results/h200-2026-12-01i/ab_narrow_onetrip.txt.)
 set -u
 R=${R:-10}
-. "$(dirname "$0")/ab_common.sh"
+. "$(dirname "$0")/../ab_common.sh"
 [ "${SKIP_TESTS:-0}" = 1 ] || ab_tests '*rows*'
 for round in 1 2; do
   for k in 0 1; do

@@ -9,9 +9,9 @@
 #     GEMVs per build (ncu.txt); NCU_METRICS=0 skips it. On the H200 steps
 #     1-2 took ~330 s for three builds (~01:15 UTC, 2026-12-02) and step 3
 #     did not finish inside the call's 450 s.
-#   scripts/gpu/onetok_ab.sh base h16
+#   scripts/gpu/experiments/onetok_ab.sh base h16
 set -u
-HERE=$(dirname "$0")
+HERE=$(dirname "$0")/..
 . "$HERE/ncu_common.sh"
 . "$HERE/variants_common.sh"
 unpack_variants "$@"

@@ -4,7 +4,7 @@
 # MXFP4, qwen3, gpt-oss bf16): ring bytes per warp (MOERT_CUDA_BULK_RING,
 # default 6 KB) and pairs per warp (option cuda.gemv_pairs_per_warp, default
 # one wave). Defaults first and last, to see the drift.
-#   scripts/gpu/decode_sweep.sh [reps]
+#   scripts/gpu/experiments/decode_sweep.sh [reps]
 set -u
 C=${C:-.carry/final}
 R=${1:-20}

@@ -6,7 +6,7 @@
 # twice; and gpt-oss bf16 at 1 token with MOERT_CUDA_FUSED_BPS=1 against the
 # default, twice. Graph and eager µs (moert-bench-cuda).
 set -u
-bash "$(dirname "$0")/final_call.sh"
+bash "$(dirname "$0")/../final_call.sh"
 C=.carry/final
 export LD_LIBRARY_PATH=$C/lib
 NEW=$C/lib/moert/plugins/libmoert-cuda.so OLD=.carry/nostage/lib/moert/plugins/libmoert-cuda.so

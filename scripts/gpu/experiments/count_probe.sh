@@ -9,9 +9,9 @@
 #  4. Nsight Compute issue metrics of the MXFP4 GEMVs per variant;
 #  5. per-SASS-line executed instructions and warp samples (sass_counts.py)
 #     of this build's one-token kernels, MXFP4 and bf16, into $OUT as TSV.
-#   scripts/gpu/count_probe.sh base hint
+#   scripts/gpu/experiments/count_probe.sh base hint
 set -u
-HERE=$(dirname "$0")
+HERE=$(dirname "$0")/..
 . "$HERE/ncu_common.sh"
 . "$HERE/variants_common.sh"
 unpack_variants "$@"

@@ -6,7 +6,7 @@
 # run; then scripts/gpu/final_call.sh (the headline) with the rest of
 # CALL_S (default 560) seconds. The A/B and the trace print at the end.
 set -u
-HERE=$(dirname "$0")
+HERE=$(dirname "$0")/..
 C=.carry/final
 T00=$(date +%s)
 . "$HERE/variants_common.sh"

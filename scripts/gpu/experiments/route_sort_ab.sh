@@ -3,12 +3,12 @@
 # many-block sort of large batches, against the build before them, same call.
 # $C is the packed new build (scripts/gpu/pack_final.sh), $OLD the plugin of
 # the build before. Writes $OUT/tests.txt, $OUT/ab.txt, $OUT/kt_*.txt.
-#   OLD=.carry/base/libmoert-cuda.so scripts/gpu/route_sort_ab.sh
+#   OLD=.carry/base/libmoert-cuda.so scripts/gpu/experiments/route_sort_ab.sh
 set -u
-HERE=$(dirname "$0")
+HERE=$(dirname "$0")/..
 . "$HERE/ab_common.sh"
 OLD=${OLD:-.carry/base/libmoert-cuda.so}
-echo "# H200 $(date -u +%H:%M) UTC, scripts/gpu/route_sort_ab.sh: old = the build before, new = warp-reduction top-k + many-block sort; sm0 = new with MOERT_CUDA_SORT_MULTI=0" > $OUT/ab.txt
+echo "# H200 $(date -u +%H:%M) UTC, scripts/gpu/experiments/route_sort_ab.sh: old = the build before, new = warp-reduction top-k + many-block sort; sm0 = new with MOERT_CUDA_SORT_MULTI=0" > $OUT/ab.txt
 ab_all_tests
 for i in 1 2; do
   ab_run old $OLD --shapes qwen3 --tokens 1,16,64,4096,16384 --no-mxfp4

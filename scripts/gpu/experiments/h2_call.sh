@@ -19,7 +19,7 @@ cp $NEW /tmp/variants/h2.so
 GATE=$(MOERT_CUDA_PLUGIN=$NEW timeout 120 $C/bin/moert_cuda_tests --gtest_filter='*mxfp4*:*FusedDecode*:*Graph*:*NonFinite*' 2>&1)
 echo "$GATE" | grep -E "numerics.*T=1 |FAILED|PASSED|Failure" | tail -24
 if ! echo "$GATE" | grep -q "PASSED"  || echo "$GATE" | grep -q "FAILED"; then echo "gate failed: no headline"; fi
-echo "$GATE" | grep -q "FAILED" || bash "$(dirname "$0")/final_call.sh"
+echo "$GATE" | grep -q "FAILED" || bash "$(dirname "$0")/../final_call.sh"
 echo "== A/B: gpt-oss MXFP4, 1 token"
 for i in 1 2; do
   for v in base nobr h2; do
@@ -27,7 +27,7 @@ for i in 1 2; do
       --reps 30 --label _$v 2>&1 | grep "T="
   done
 done
-. "$(dirname "$0")/ncu_common.sh"
+. "$(dirname "$0")/../ncu_common.sh"
 M=gpu__time_duration.sum,sm__inst_executed.sum,smsp__issue_active.avg.pct_of_peak_sustained_active,smsp__warps_active.avg.per_cycle_active
 for v in h2 base; do
   echo "== ncu ($v): GEMV1, GEMV2 of a later forward"

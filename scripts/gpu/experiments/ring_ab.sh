@@ -4,10 +4,10 @@
 # offset) and its 256-wide column tile for every K, against the previous
 # plugin forced to BN 256 ($OLD), same call; then the new plugin with 128-row
 # tiles where the rule picks 64 (qwen3 and gpt-oss up to 512 rows per expert).
-#   C=.carry/final OLD=.carry/epi/lib/moert/plugins/libmoert-cuda.so scripts/gpu/ring_ab.sh [reps]
+#   C=.carry/final OLD=.carry/epi/lib/moert/plugins/libmoert-cuda.so scripts/gpu/experiments/ring_ab.sh [reps]
 set -u
 R=${1:-10}
-. "$(dirname "$0")/ab_common.sh"
+. "$(dirname "$0")/../ab_common.sh"
 ab_tests '*wgmma*:*Graph*:*tile*'
 for round in 1 2; do
   MOERT_CUDA_WG_BN=256 ab_bench old $OLD mixtral,qwen3,gptoss 1024,4096,16384

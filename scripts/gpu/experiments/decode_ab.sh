@@ -3,7 +3,7 @@
 # decode options against each other in one call (moert-bench-cuda, medians of
 # graph replays and eager forwards), defaults first:
 #   default | cuda.fused_decode=off | cuda.l2_prefetch=off | L2 prefetch share 50%
-#   scripts/gpu/decode_ab.sh [reps]
+#   scripts/gpu/experiments/decode_ab.sh [reps]
 set -u
 C=${C:-.carry/final}
 export MOERT_CUDA_PLUGIN=$C/lib/moert/plugins/libmoert-cuda.so

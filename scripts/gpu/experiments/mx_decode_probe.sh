@@ -10,14 +10,14 @@
 #  4. Nsight Compute of a later forward (caches kept): issue and occupancy
 #     metrics of each GEMV for this build and each variant, then stall
 #     reasons per SASS line for this build (decode_stalls.py).
-#   scripts/gpu/mx_decode_probe.sh base nobr
+#   scripts/gpu/experiments/mx_decode_probe.sh base nobr
 set -u
 C=.carry/final
 OUT=${OUT:-gpu-out}
 NEWNAME=${NEWNAME:-new}
 mkdir -p "$OUT" /tmp/variants
 export LD_LIBRARY_PATH=$C/lib
-HERE=$(dirname "$0")
+HERE=$(dirname "$0")/..
 CUOBJ=$(command -v cuobjdump || echo /usr/local/cuda/bin/cuobjdump)
 cp $C/lib/moert/plugins/libmoert-cuda.so /tmp/variants/$NEWNAME.so
 for v in "$@"; do xz -dc .carry/variants/$v.so.xz > /tmp/variants/$v.so; done

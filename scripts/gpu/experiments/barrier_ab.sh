@@ -10,7 +10,7 @@
 #     forced on, once;
 #  3. MOERT_CUDA_FUSED_TRACE stamps of gpt-oss bf16 with 0 and 2 (trace.txt).
 set -u
-HERE=$(dirname "$0")
+HERE=$(dirname "$0")/..
 C=.carry/final
 OUT=${OUT:-gpu-out}
 . "$HERE/variants_common.sh"
