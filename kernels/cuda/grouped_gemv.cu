@@ -20,6 +20,7 @@
 #include "gemv_chunk.cuh"
 #include "grouped_gemm.cuh"
 #include "grouped_gemv_bulk.cuh"
+#include "mbarrier.cuh"
 
 namespace moert_cuda {
 namespace {
@@ -291,9 +292,7 @@ __device__ __forceinline__ void gemv_rows_pre_wait_l2(const GemmParams& p, int g
   const uint8_t* src = static_cast<const uint8_t*>(p.b) + (int64_t)expert * p.b_expert_bytes + n0 * w_row_bytes;
   if (bytes <= 0 || (reinterpret_cast<uintptr_t>(src) & 15)) return;
   for (int64_t off = 0; off < bytes; off += 32 * 1024)
-    asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(src + off),
-                 "r"((uint32_t)(bytes - off < 32 * 1024 ? bytes - off : 32 * 1024))
-                 : "memory");
+    bulk_prefetch_l2(src + off, (uint32_t)min(bytes - off, (int64_t)32 * 1024));
 #endif
 }
 
