@@ -79,6 +79,12 @@ bool env_flag_on(const char* name) {
   const char* e = std::getenv(name);
   return !(e && e[0] == '0');
 }
+// An experiment number from the environment, read once by the caller:
+// clamped to [lo, hi] when set and not empty, else `unset`.
+int64_t env_int(const char* name, int64_t unset, int64_t lo, int64_t hi) {
+  const char* e = std::getenv(name);
+  return e && *e ? std::max(lo, std::min(hi, static_cast<int64_t>(std::atoll(e)))) : unset;
+}
 
 bool gated_act(int a) { return a == MOERT_ACT_SILU_AND_MUL || a == MOERT_ACT_GELU_AND_MUL || a == MOERT_ACT_GELU_TANH_AND_MUL || a == MOERT_ACT_SWIGLUOAI; }
 
@@ -584,11 +590,8 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   // The same before GEMM2 on the mma.sync kernel (48 / 96 KB a block)
   // measured neutral to slower at 64-256 tokens and is not kept.
   // MOERT_CUDA_GEMV2_EARLY_KB (KB a block, 0: off) for experiments.
-  static const int gemv2_early_kb = [] {
-    const char* e = std::getenv("MOERT_CUDA_GEMV2_EARLY_KB");
-    return e && *e ? std::max(0, std::atoi(e)) : 24;
-  }();
-  g2.pre_wait_l2_bytes = decode ? gemv2_early_kb * 1024 : 0;
+  static const int64_t gemv2_early_kb = env_int("MOERT_CUDA_GEMV2_EARLY_KB", 24, 0, 1 << 20);
+  g2.pre_wait_l2_bytes = decode ? static_cast<int32_t>(gemv2_early_kb * 1024) : 0;
   g2.b_expert_bytes = H * rb2;
   g2.w_scale = s2_.as<float>();
   g2.w_scale_kb = scale_kb2_;
@@ -642,20 +645,14 @@ void CudaRunner::forward_typed(const moert_forward_args& a, int64_t tokens) {
   // set-up (first copies, staging); H200, graph µs, same call, twice:
   // 38.1 / 38.1 -> 37.0 / 36.9 (3: 37.0 / 37.2), 2026-12-02 ~02:20 UTC.
   // Tuning knob MOERT_CUDA_GEMV2_PPW (experiments, read once) overrides both.
-  static const int gemv2_ppw_env = [] {
-    const char* e = std::getenv("MOERT_CUDA_GEMV2_PPW");
-    return e && std::atoi(e) > 0 ? std::min(64, std::atoi(e)) : 0;
-  }();
+  static const int gemv2_ppw_env = static_cast<int>(env_int("MOERT_CUDA_GEMV2_PPW", 0, 0, 64));
   constexpr int kMxfp4Gemv2Ppw = 4;
   const int gemv2_ppw = gemv2_ppw_env          ? gemv2_ppw_env
                         : gemv_.pairs_per_warp ? gemv_.pairs_per_warp
                         : wf_ == WeightFormat::kMxfp4 && !sh ? kMxfp4Gemv2Ppw
                                                              : 0;
   if (tokens == 1 && decode && l2_prefetch_) {
-    static const int64_t pct = [] {
-      const char* e = std::getenv("MOERT_CUDA_L2_PREFETCH_PCT");
-      return e && *e ? std::max<int64_t>(0, std::min<int64_t>(100, std::atoll(e))) : int64_t{40};
-    }();
+    static const int64_t pct = env_int("MOERT_CUDA_L2_PREFETCH_PCT", 40, 0, 100);
     // The same share of every GEMM2 warp's run of rows, so no warp is left
     // with only DRAM reads (a prefix of each expert would leave the warps of
     // its other rows as slow as before).
