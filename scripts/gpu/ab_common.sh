@@ -107,3 +107,33 @@ ab_wgmma_metrics() {
     $C/bin/moert-bench-cuda --reps 1 --tokens "$tokens" --shapes "$shape" --no-mxfp4 2>/dev/null |
     grep -E '^"[0-9]' | awk -F'","' '{print $(NF-2) " " $NF}' | sed 's/"//g' >> "$log"
 }
+
+# Variant A/Bs that end in the headline's benchmark when the variant wins (tile256_call.sh,
+# tile384_call.sh):
+#   ab_means LOG              the mean graph µs per label and tokens of LOG's bench lines, appended to LOG
+#   ab_mean LOG LABEL TOKENS  the mean graph µs of LOG's lines of LABEL (shape_label) at TOKENS
+#   ab_then_headline LOG A B TOKENS TESTS MEMCHECK LIMIT_S
+#                             when B's mean at TOKENS is below A's: the CUDA tests TESTS (LIMIT_S),
+#                             memcheck on MEMCHECK, then scripts/gpu/bench_only_call.sh without its
+#                             unpaused sweep into $OUT; else a line saying so (both into LOG)
+ab_means() {
+  awk '$2 == "T=" {s[$1 " " $3] += $8; n[$1 " " $3]++} END {for (k in s) printf "%-30s mean graph %8.2f us over %d\n", k, s[k] / n[k], n[k]}' "$1" |
+    sort >> "$1"
+}
+ab_mean() { awk -v l="$2" -v t="$3" '$1 == l && $3 == t {s += $8; n++} END {print s / n}' "$1"; }
+ab_then_headline() {
+  local log=$1 a b san
+  a=$(ab_mean "$log" "$2" "$4")
+  b=$(ab_mean "$log" "$3" "$4")
+  if ! awk -v a="$a" -v b="$b" 'BEGIN{exit !(b < a)}'; then
+    echo "$3 not faster than $2 at $4 tokens ($b against $a us): stop" | tee -a "$log"
+    return 0
+  fi
+  ab_knob_tests "$log" $OUT/variant_tests.log "$5" "$7"
+  san=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
+  MOERT_CUDA_PLUGIN=$NEW timeout 90 $san --tool memcheck --error-exitcode 9 $C/bin/moert_cuda_tests \
+    --gtest_filter="$6" > $OUT/memcheck.log 2>&1
+  echo "memcheck ($6): exit $? $(grep -E 'ERROR SUMMARY|tests ran' $OUT/memcheck.log | tr '\n' ' ') $(ab_at)" >> "$log"
+  tail -3 "$log"
+  SKIP_NOPAUSE=1 T0=$AB_T0 bash scripts/gpu/bench_only_call.sh
+}

@@ -6,7 +6,8 @@
 # (moert_bench.json and .log, moert_bench_mxfp4_cuda.json, peer.json and .log).
 # The sweeps idle PAUSE_MS (default 500) before each timed phase (moert bench
 # --pause-ms, docs/bench.md "Pause"); after the peer, the peer shapes are swept
-# once more without the pause, appended to moert_bench.log, for comparison.
+# once more without the pause, appended to moert_bench.log, for comparison
+# (not with SKIP_NOPAUSE=1).
 set -u
 C=.carry/final
 O=$OUT
@@ -21,6 +22,7 @@ timeout 60 $M bench configs/models/gpt-oss-120b.yaml --runner cuda --tokens 1,16
   --pause-ms ${PAUSE_MS:-500} --json $O/moert_bench_mxfp4_cuda.json 2>/dev/null | tail -7
 timeout 200 python3 $C/peer_moe.py --out $O/peer.json > $O/peer.log 2>&1
 echo "peer exit $? at $(( $(date +%s) - T0 )) s"; tail -5 $O/peer.log
+[ "${SKIP_NOPAUSE:-0}" = 1 ] && exit 0  # a call short of time: the paused sweep and the peer only
 echo "== the same sweep without the pause (--pause-ms 0), after the peer ==" >> $O/moert_bench.log
 timeout 100 $M bench configs/models/peer-shapes.yaml --runner cuda --tokens 1,16,64,256,1024,4096,16384 --reps 30 \
   >> $O/moert_bench.log 2>&1
