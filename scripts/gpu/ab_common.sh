@@ -109,7 +109,7 @@ ab_wgmma_metrics() {
 }
 
 # Variant A/Bs that end in the headline's benchmark when the variant wins (tile256_call.sh,
-# tile384_call.sh):
+# tile384_call.sh, tma_a_call.sh):
 #   ab_means LOG              the mean graph µs per label and tokens of LOG's bench lines, appended to LOG
 #   ab_mean LOG LABEL TOKENS  the mean graph µs of LOG's lines of LABEL (shape_label) at TOKENS
 #   ab_then_headline LOG A B TOKENS TESTS MEMCHECK LIMIT_S
